@@ -1,0 +1,157 @@
+"""The rules engine: answers in, a Recommendation (decisions, tips, cost, trace) out.
+
+Decisions are evaluated in dependency order. For a single-choice decision the matching rule
+with the lowest priority wins; for a multi decision (tips) every matching rule contributes.
+Nothing here knows a rule or question by name: all of that is in rules/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from advisor.errors import BadRuleFile
+from advisor.expressions import ExpressionError, is_expression, lookup_in
+from advisor.paths import rules_dir
+from advisor.questions import validate_answers
+from advisor.rules import Decision, Rule, RuleSet, load_rules
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+@lru_cache(maxsize=1)
+def default_ruleset() -> RuleSet:
+    """The rules shipped with the tool (loaded once per process)."""
+    return load_rules(rules_dir())
+
+
+@dataclass
+class Recommendation:
+    answers: dict[str, Any]
+    decisions: dict[str, dict[str, Any]]
+    trace: list[dict[str, Any]]
+    top: dict[str, Any] = field(default_factory=dict)
+
+    def choice(self, decision: str) -> Any:
+        output = self.decisions.get(decision) or self.top.get(decision)
+        if isinstance(output, Mapping):
+            return output.get("choice")
+        return output
+
+    def winner(self, decision: str) -> str | list[str] | None:
+        """The id of the rule that decided (a list of ids for a multi decision)."""
+        for step in self.trace:
+            if step["decision"] == decision:
+                return step["winner"]
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decisions": self.decisions, **self.top, "trace": self.trace}
+
+
+def recommend(answers: Mapping[str, Any], ruleset: RuleSet | None = None) -> Recommendation:
+    """Run every decision over validated answers (all ids present, defaults filled)."""
+    ruleset = ruleset or default_ruleset()
+    facts: dict[str, Any] = dict(answers)
+    outputs: dict[str, Any] = {}
+    decisions: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    trace: list[dict[str, Any]] = []
+    for decision in ruleset.decisions:
+        rules = ruleset.rules[decision.name]
+        matched = [rule for rule in rules if rule.condition(facts)]
+        if decision.kind == "multi":
+            result: Any = [_tip(rule, facts, outputs) for rule in matched]
+            winner: Any = [rule.id for rule in matched]
+        else:
+            if not matched:
+                raise BadRuleFile(
+                    f"no rule of '{decision.name}' matches these answers; run `advisor rules check`"
+                )
+            best = matched[0]
+            result = _output(best, facts, outputs)
+            winner = best.id
+            facts[decision.name] = result["choice"]
+        outputs[decision.name] = result
+        (top if decision.output == "top" else decisions)[decision.name] = result
+        trace.append(_trace_step(decision, rules, matched, winner))
+    return Recommendation(dict(answers), decisions, trace, top)
+
+
+def recommend_raw(raw: Mapping[str, Any], origin: str, ruleset: RuleSet | None = None) -> Recommendation:
+    """Validate raw answers (naming `origin` in errors), then recommend."""
+    ruleset = ruleset or default_ruleset()
+    return recommend(validate_answers(raw, ruleset.questions, origin), ruleset)
+
+
+def _evaluate_then(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    lookup = lookup_in(values, outputs, facts)
+    for key, raw in rule.then.items():
+        if key == "limits":
+            continue
+        try:
+            values[key] = rule.expressions[key].evaluate(lookup) if is_expression(raw) else raw
+        except ExpressionError as exc:
+            raise BadRuleFile(f"{rule.path}: rule {rule.id}: then.{key}: {exc}") from None
+    return values
+
+
+def _apply_limits(rule: Rule, values: dict[str, Any]) -> list[str]:
+    """Clamp outputs to `then.limits` (API limits), saying so in a warning."""
+    warnings = []
+    for key, (low, high) in (rule.then.get("limits") or {}).items():
+        value = values.get(key)
+        if isinstance(value, (int, float)) and not low <= value <= high:
+            clamped = type(value)(max(low, min(high, value)))
+            warnings.append(f"{key} {value} is outside the API's range {low}..{high}; using {clamped}")
+            values[key] = clamped
+    return warnings
+
+
+def _fill(text: str, scopes: list[Mapping[str, Any]]) -> str:
+    lookup = lookup_in(*scopes)
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            value = lookup(match.group(1))
+        except ExpressionError:
+            return match.group(0)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def _output(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+    values = _evaluate_then(rule, facts, outputs)
+    warnings = _apply_limits(rule, values) + list(values.pop("warnings", None) or [])
+    because = _fill(rule.because.strip(), [values, outputs, facts])
+    result = {"choice": values.pop("choice"), "rule": rule.id, "because": because}
+    result["source"] = rule.source
+    result.update(values)
+    if warnings:
+        result["warnings"] = warnings
+    return result
+
+
+def _tip(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+    values = _evaluate_then(rule, facts, outputs)
+    text = _fill(rule.because.strip(), [values, outputs, facts])
+    return {"id": values.get("tip", rule.id), "text": text, "rule": rule.id, "source": rule.source}
+
+
+def _trace_step(decision: Decision, rules: list[Rule], matched: list[Rule], winner: Any) -> dict[str, Any]:
+    matched_ids = {rule.id for rule in matched}
+    return {
+        "decision": decision.name,
+        "winner": winner,
+        "considered": [
+            {"rule": rule.id, "priority": rule.priority, "matched": rule.id in matched_ids}
+            for rule in rules
+        ],
+    }

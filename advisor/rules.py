@@ -1,0 +1,236 @@
+"""Rules and decisions as data: rules/decisions.yaml and one YAML file per rule under rules/<decision>/.
+
+Loading checks each file's shape and its references (facts, choices, expression names), so a
+broken rule is reported with its file and id before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from advisor.conditions import Condition, ConditionError, compile_condition
+from advisor.errors import BadRuleFile
+from advisor.expressions import Expression, ExpressionError, is_expression, parse_expression
+from advisor.questions import QuestionSet, load_questions
+from advisor.yamlio import load_yaml_file
+
+
+class Decision(BaseModel):
+    """One dimension of the recommendation (service, hardware, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title: str
+    kind: Literal["single", "multi"] = "single"  # multi: every matching rule contributes (tips)
+    output: Literal["decisions", "top"] = "decisions"  # top: its own key in the JSON (cost, tips)
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+class RuleCase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    answers: dict[str, Any] = {}
+    fires: bool
+    expect: dict[str, Any] = {}  # optional extra checks: decision -> choice
+
+
+class Rule(BaseModel):
+    """One rule: when its condition holds and no rule of lower priority matched, it decides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Z]+(-[A-Z0-9]+)+$")
+    decision: str
+    priority: int = Field(ge=0)
+    title: str
+    when: Any = None
+    then: dict[str, Any]
+    because: str
+    source: str
+    refines: str | None = None  # the id of the guide rule this refinement sharpens
+    cases: tuple[RuleCase, ...] = Field(min_length=2)
+    path: Path | None = None
+
+    @cached_property
+    def condition(self) -> Condition:
+        return compile_condition(self.when)
+
+    @cached_property
+    def expressions(self) -> dict[str, Expression]:
+        return {
+            key: parse_expression(value) for key, value in self.then.items() if is_expression(value)
+        }
+
+    @property
+    def choice(self) -> str | None:
+        value = self.then.get("choice")
+        return value if isinstance(value, str) and not is_expression(value) else None
+
+
+@dataclass
+class RuleSet:
+    """Questions, decisions in evaluation order, and the rules of each decision by priority."""
+
+    questions: QuestionSet
+    decisions: list[Decision]
+    rules: dict[str, list[Rule]]
+    root: Path
+    by_id: dict[str, Rule] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {rule.id: rule for rules in self.rules.values() for rule in rules}
+
+    @property
+    def decision_names(self) -> list[str]:
+        return [d.name for d in self.decisions]
+
+    def decision(self, name: str) -> Decision:
+        return next(d for d in self.decisions if d.name == name)
+
+
+def load_rules(root: Path) -> RuleSet:
+    """Load and cross-check every file under `root` (a rules/ folder)."""
+    questions = load_questions(root / "questions.yaml")
+    decisions = _load_decisions(root / "decisions.yaml")
+    by_name = {d.name: d for d in decisions}
+    rules: dict[str, list[Rule]] = {d.name: [] for d in decisions}
+    seen: dict[str, Path] = {}
+    for decision in decisions:
+        folder = root / decision.name
+        for path in sorted(folder.glob("*.yaml")):
+            rule = _load_rule(path)
+            if rule.decision != decision.name:
+                raise BadRuleFile(
+                    f"{path}: rule {rule.id}: decision '{rule.decision}' but the file is in"
+                    f" rules/{decision.name}/"
+                )
+            if rule.id in seen:
+                raise BadRuleFile(f"{path}: rule {rule.id}: id already used by {seen[rule.id]}")
+            seen[rule.id] = path
+            rules[decision.name].append(rule)
+        rules[decision.name].sort(key=lambda r: (r.priority, r.id))
+    ordered = _order(decisions, rules)
+    ruleset = RuleSet(questions, ordered, {d.name: rules[d.name] for d in ordered}, root)
+    for rule in ruleset.by_id.values():
+        _cross_check(rule, ruleset, by_name)
+    for question in questions.questions:
+        for atom in question.condition.atoms:
+            _check_fact(atom.fact, atom.value, ruleset, f"question {question.id}")
+    return ruleset
+
+
+def _load_decisions(path: Path) -> list[Decision]:
+    data = load_yaml_file(path, BadRuleFile)
+    items = data.get("decisions") if isinstance(data, Mapping) else None
+    if not isinstance(items, list):
+        raise BadRuleFile(f"{path}: expected a mapping with a 'decisions' list")
+    try:
+        return [Decision.model_validate(item) for item in items]
+    except ValidationError as exc:
+        raise BadRuleFile(f"{path}: {exc.errors()[0]['msg']}") from None
+
+
+def _load_rule(path: Path) -> Rule:
+    data = load_yaml_file(path, BadRuleFile)
+    rule_id = data.get("id", "?") if isinstance(data, Mapping) else "?"
+    if not isinstance(data, Mapping):
+        raise BadRuleFile(f"{path}: a rule file must be a mapping")
+    if path.stem != rule_id:
+        raise BadRuleFile(f"{path}: rule {rule_id}: the file must be named {rule_id}.yaml")
+    try:
+        rule = Rule.model_validate({**data, "path": path})
+        rule.condition  # noqa: B018 - compile now
+        rule.expressions  # noqa: B018
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise BadRuleFile(f"{path}: rule {rule_id}: {loc}: {err['msg']}") from None
+    except (ConditionError, ExpressionError) as exc:
+        raise BadRuleFile(f"{path}: rule {rule_id}: {exc}") from None
+    return rule
+
+
+def rule_dependencies(rule: Rule) -> set[str]:
+    """Names a rule reads: facts of its condition and names (heads) of its expressions."""
+    names = set(rule.condition.facts)
+    for expression in rule.expressions.values():
+        names |= {name.split(".")[0] for name in expression.names}
+    return names
+
+
+def _order(decisions: list[Decision], rules: dict[str, list[Rule]]) -> list[Decision]:
+    """Topological order of decisions by the decisions their rules read; file order breaks ties."""
+    names = [d.name for d in decisions]
+    needs = {
+        name: {dep for rule in rules[name] for dep in rule_dependencies(rule)} & set(names) - {name}
+        for name in names
+    }
+    ordered: list[str] = []
+    pending = list(names)
+    while pending:
+        ready = [name for name in pending if needs[name] <= set(ordered)]
+        if not ready:
+            raise BadRuleFile(f"decisions depend on each other in a cycle: {', '.join(pending)}")
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    by_name = {d.name: d for d in decisions}
+    return [by_name[name] for name in ordered]
+
+
+def _cross_check(rule: Rule, ruleset: RuleSet, decisions: Mapping[str, Decision]) -> None:
+    where = f"{rule.path}: rule {rule.id}"
+    decision = decisions[rule.decision]
+    if decision.kind == "single":
+        choice = rule.then.get("choice")
+        if choice is None:
+            raise BadRuleFile(f"{where}: 'then' needs a 'choice'")
+        if rule.choice is not None and rule.choice not in decision.choices:
+            raise BadRuleFile(
+                f"{where}: choice '{choice}' is not one of {', '.join(decision.choices)}"
+            )
+    for atom in rule.condition.atoms:
+        _check_fact(atom.fact, atom.value, ruleset, where)
+    order = ruleset.decision_names
+    for key, expression in rule.expressions.items():
+        for name in expression.names:
+            head = name.split(".")[0]
+            known = head in ruleset.questions.by_id or head in order or head in rule.then
+            if not known:
+                raise BadRuleFile(f"{where}: then.{key} reads unknown name '{name}'")
+    for case in rule.cases:
+        for key in case.answers:
+            if key not in ruleset.questions.by_id:
+                raise BadRuleFile(f"{where}: case {case.name}: unknown answer id '{key}'")
+        for key in case.expect:
+            if key not in order:
+                raise BadRuleFile(f"{where}: case {case.name}: unknown decision '{key}'")
+
+
+def _check_fact(fact: str, value: Any, ruleset: RuleSet, where: str) -> None:
+    # A name can be both an answer and a decision (framework): before the decision is
+    # reached it reads the answer, after it the choice, so either set of values is allowed.
+    question = ruleset.questions.by_id.get(fact)
+    is_decision = fact in ruleset.decision_names
+    if question is None and not is_decision:
+        raise BadRuleFile(f"{where}: condition reads unknown fact '{fact}'")
+    allowed: tuple[str, ...] = ()
+    if question is not None and question.type == "choice":
+        allowed += tuple(question.values)
+    if is_decision:
+        allowed += ruleset.decision(fact).choices
+    if allowed:
+        values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        for item in values:
+            if item not in allowed:
+                raise BadRuleFile(
+                    f"{where}: '{item}' is not a value of {fact} ({', '.join(allowed)})"
+                )
