@@ -41,9 +41,9 @@ def print_recommendation(rec: Recommendation, ruleset: RuleSet) -> None:
 
     console = _console()
     table = Table(title="Recommendation", show_lines=True, expand=True)
-    table.add_column("Decision", style="bold", no_wrap=True)
-    table.add_column("Choice", style="green", no_wrap=True)
-    table.add_column("Why (rule, source)", ratio=3)
+    table.add_column("Decision", style="bold", ratio=1)
+    table.add_column("Choice", style="green", ratio=2, overflow="fold")
+    table.add_column("Why (rule, source)", ratio=4)
     for decision in ruleset.decisions:
         if decision.kind == "multi":
             continue

@@ -1,0 +1,58 @@
+# `make demo` and `make test` do all the set-up on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# PyTorch/XLA needs torch 2.9.0, which clashes with the main venv's torch: it gets a venv of its own.
+XLA_VENV := .venv-xla
+
+.PHONY: help install install-test demo test test-fast lint format typecheck bench clean xla-venv
+
+help:
+	@echo "make demo    install, then run the main job on the bundled example answers"
+	@echo "make test    install what the tests need, then run them all"
+	@echo "make test-fast  skip the slow tests (generated projects that train)"
+	@echo "make lint / format / typecheck / bench"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	$(BIN)/advisor recommend --answers examples/sql-team-bigquery.yml
+	$(BIN)/advisor recommend --answers examples/tabular-sklearn.yml
+
+test: install-test xla-venv
+	$(BIN)/python -m pytest
+
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install-test
+	$(BIN)/ruff check advisor tests bench
+	$(BIN)/black --check advisor tests bench
+
+format: install-test
+	$(BIN)/black advisor tests bench
+	$(BIN)/ruff check --fix advisor tests bench
+
+typecheck: install-test
+	$(BIN)/mypy
+
+bench: install-test
+	$(BIN)/python bench/run.py
+
+xla-venv:
+
+clean:
+	rm -rf $(VENV) $(XLA_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

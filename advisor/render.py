@@ -1,0 +1,166 @@
+"""Rendering a project from templates/: pick the stack, build the context, render every file.
+
+templates/stacks.yaml maps recommendations to stacks (first match wins). A project is
+templates/common/ overlaid by templates/<stack>/ (the stack's file wins on the same path).
+Files ending in `.j2` are rendered with StrictUndefined and lose the suffix; other files are
+copied. Names starting with `_` are partials for `{% include %}`/`{% import %}` and are not
+written; a rendered file that is empty (only whitespace) is not written either, which is how a
+template makes itself conditional.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from advisor import __version__
+from advisor.conditions import compile_condition
+from advisor.engine import Recommendation
+from advisor.errors import AdvisorError, BadRuleFile
+from advisor.paths import templates_dir
+from advisor.yamlio import load_yaml_file
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    description: str
+    when: Any
+
+
+def load_stacks(root: Path | None = None) -> list[Stack]:
+    path = (root or templates_dir()) / "stacks.yaml"
+    data = load_yaml_file(path, BadRuleFile)
+    items = data.get("stacks") if isinstance(data, Mapping) else None
+    if not isinstance(items, list):
+        raise BadRuleFile(f"{path}: expected a mapping with a 'stacks' list")
+    return [Stack(item["name"], item.get("description", ""), item.get("when")) for item in items]
+
+
+def select_stack(rec: Recommendation, root: Path | None = None) -> str:
+    """The first stack whose `when` holds over the answers and the decisions' choices."""
+    facts = {**rec.answers, **{name: out["choice"] for name, out in rec.decisions.items()}}
+    for stack in load_stacks(root):
+        if compile_condition(stack.when)(facts):
+            return stack.name
+    raise AdvisorError("no project template fits this recommendation")
+
+
+# ---- filters: one per target language, so user strings are escaped where they land ----
+
+
+def py_literal(value: Any) -> str:
+    """A Python literal (strings, numbers, booleans, None, lists and dicts of them)."""
+    return repr(value)
+
+
+def json_literal(value: Any) -> str:
+    """JSON (also a valid YAML flow scalar/collection)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def shell_quote(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def sql_identifier(value: Any) -> str:
+    """A BigQuery quoted identifier: `name` with backslashes and backticks escaped."""
+    text = str(value).replace("\\", "\\\\").replace("`", "\\`")
+    return f"`{text}`"
+
+
+def sql_string(value: Any) -> str:
+    """A BigQuery string literal."""
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{text}'"
+
+
+FILTERS = {
+    "py": py_literal,
+    "json": json_literal,
+    "yaml": json_literal,
+    "sh": shell_quote,
+    "sql_ident": sql_identifier,
+    "sql_str": sql_string,
+}
+
+
+def build_context(rec: Recommendation, stack: str) -> dict[str, Any]:
+    answers = rec.answers
+    data = rec.to_json()
+    return {
+        "answers": answers,
+        "rec": data,
+        "d": data["decisions"],
+        "cost": data.get("cost", {}),
+        "tips": data.get("tips", []),
+        "stack": stack,
+        "project_name": answers["project_name"],
+        "package": "trainer",
+        "tool_version": __version__,
+    }
+
+
+def _environment(search_path: list[Path]) -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def _template_files(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    if not folder.is_dir():
+        return files
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_dir() or any(part.startswith("_") for part in rel.parts):
+            continue
+        if "__pycache__" in rel.parts or path.suffix == ".pyc":
+            continue
+        files[rel.as_posix()] = path
+    return files
+
+
+def render_project(rec: Recommendation, root: Path | None = None) -> dict[str, str]:
+    """Every file of the project: relative path -> text. Nothing is written here."""
+    import jinja2
+
+    root = root or templates_dir()
+    stack = select_stack(rec, root)
+    stack_dir = root / stack
+    if not stack_dir.is_dir():
+        raise AdvisorError(f"the '{stack}' project template is not available in {root}")
+    common_dir = root / "common"
+    sources = {**_template_files(common_dir), **_template_files(stack_dir)}
+    env = _environment([stack_dir, common_dir])
+    context = build_context(rec, stack)
+    output: dict[str, str] = {}
+    for rel, path in sources.items():
+        if rel.endswith(".j2"):
+            base = stack_dir if path.is_relative_to(stack_dir) else common_dir
+            name = path.relative_to(base).as_posix()
+            try:
+                text = env.get_template(name).render(context)
+            except jinja2.TemplateError as exc:
+                line = getattr(exc, "lineno", None)
+                where = f"{path}" + (f":{line}" if line else "")
+                raise AdvisorError(f"template {where}: {exc}") from None
+            if not text.strip():
+                continue
+            output[rel[: -len(".j2")]] = text
+        else:
+            output[rel] = path.read_text(encoding="utf-8")
+    return output
