@@ -181,7 +181,10 @@ def case_problem(rule: Rule, case_name: str, ruleset: RuleSet) -> str | None:
         answers = validate_answers(case.answers, ruleset.questions, f"{rule.path} case {case.name}")
     except AdvisorError as exc:
         return f"{where}: {exc}"
-    rec = recommend(answers, ruleset)
+    try:
+        rec = recommend(answers, ruleset)
+    except AdvisorError as exc:
+        return f"{where}: {exc}"
     winner = rec.winner(rule.decision)
     fired = rule.id in winner if isinstance(winner, list) else winner == rule.id
     if fired != case.fires:

@@ -1,0 +1,41 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.engine import default_ruleset
+from advisor.rules import RuleSet
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> RuleSet:
+    return default_ruleset()
+
+
+def run_advisor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess (as a user would)."""
+    return subprocess.run(
+        [sys.executable, "-m", "advisor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        input=input,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def guide_headings() -> set[str]:
+    """Section headings and bold labels of the source guide (kept beside the tests; see guide_headings.txt)."""
+    text = (Path(__file__).parent / "guide_headings.txt").read_text(encoding="utf-8")
+    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
