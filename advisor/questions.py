@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from advisor.conditions import Condition, ConditionError, compile_condition
 from advisor.errors import BadAnswers, BadRuleFile
+from advisor.yamlcache import YamlCache
 from advisor.yamlio import load_yaml_file
 
 QuestionType = Literal["choice", "bool", "int", "float", "text"]
@@ -120,8 +121,8 @@ def _field(question: Question) -> tuple[Any, Any]:
     )
 
 
-def load_questions(path: Path) -> QuestionSet:
-    data = load_yaml_file(path, BadRuleFile)
+def load_questions(path: Path, cache: YamlCache | None = None) -> QuestionSet:
+    data = cache.load(path, BadRuleFile) if cache else load_yaml_file(path, BadRuleFile)
     items = data.get("questions") if isinstance(data, Mapping) else None
     if not isinstance(items, list):
         raise BadRuleFile(f"{path}: expected a mapping with a 'questions' list")

@@ -18,7 +18,7 @@ from advisor.conditions import Condition, ConditionError, compile_condition
 from advisor.errors import BadRuleFile
 from advisor.expressions import Expression, ExpressionError, is_expression, parse_expression
 from advisor.questions import QuestionSet, load_questions
-from advisor.yamlio import load_yaml_file
+from advisor.yamlcache import YamlCache
 
 
 class Decision(BaseModel):
@@ -99,15 +99,16 @@ class RuleSet:
 
 def load_rules(root: Path) -> RuleSet:
     """Load and cross-check every file under `root` (a rules/ folder)."""
-    questions = load_questions(root / "questions.yaml")
-    decisions = _load_decisions(root / "decisions.yaml")
+    cache = YamlCache(root)
+    questions = load_questions(root / "questions.yaml", cache)
+    decisions = _load_decisions(root / "decisions.yaml", cache)
     by_name = {d.name: d for d in decisions}
     rules: dict[str, list[Rule]] = {d.name: [] for d in decisions}
     seen: dict[str, Path] = {}
     for decision in decisions:
         folder = root / decision.name
         for path in sorted(folder.glob("*.yaml")):
-            rule = _load_rule(path)
+            rule = _load_rule(path, cache)
             if rule.decision != decision.name:
                 raise BadRuleFile(
                     f"{path}: rule {rule.id}: decision '{rule.decision}' but the file is in"
@@ -118,6 +119,7 @@ def load_rules(root: Path) -> RuleSet:
             seen[rule.id] = path
             rules[decision.name].append(rule)
         rules[decision.name].sort(key=lambda r: (r.priority, r.id))
+    cache.save()
     ordered = _order(decisions, rules)
     ruleset = RuleSet(questions, ordered, {d.name: rules[d.name] for d in ordered}, root)
     for rule in ruleset.by_id.values():
@@ -128,8 +130,8 @@ def load_rules(root: Path) -> RuleSet:
     return ruleset
 
 
-def _load_decisions(path: Path) -> list[Decision]:
-    data = load_yaml_file(path, BadRuleFile)
+def _load_decisions(path: Path, cache: YamlCache) -> list[Decision]:
+    data = cache.load(path, BadRuleFile)
     items = data.get("decisions") if isinstance(data, Mapping) else None
     if not isinstance(items, list):
         raise BadRuleFile(f"{path}: expected a mapping with a 'decisions' list")
@@ -139,8 +141,8 @@ def _load_decisions(path: Path) -> list[Decision]:
         raise BadRuleFile(f"{path}: {exc.errors()[0]['msg']}") from None
 
 
-def _load_rule(path: Path) -> Rule:
-    data = load_yaml_file(path, BadRuleFile)
+def _load_rule(path: Path, cache: YamlCache) -> Rule:
+    data = cache.load(path, BadRuleFile)
     rule_id = data.get("id", "?") if isinstance(data, Mapping) else "?"
     if not isinstance(data, Mapping):
         raise BadRuleFile(f"{path}: a rule file must be a mapping")
