@@ -80,6 +80,88 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_graph(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    from advisor.engine import default_ruleset
+    from advisor.graph import dot, mermaid, mermaid_overview
+
+    ruleset = default_ruleset()
+    flowchart = mermaid_overview(ruleset) if args.overview else mermaid(ruleset)
+    if args.output is None:
+        sys.stdout.write(flowchart if args.format == "mermaid" else dot(ruleset))
+        return 0
+    suffix = args.output.suffix.lstrip(".").lower()
+    if suffix in ("md", "mmd"):
+        args.output.write_text(flowchart, encoding="utf-8")
+    elif suffix == "dot":
+        args.output.write_text(dot(ruleset), encoding="utf-8")
+    elif suffix in ("svg", "png"):
+        graphviz = shutil.which("dot")
+        if graphviz is None:
+            raise AdvisorError(f"{args.output}: writing .{suffix} needs Graphviz's `dot`; not found")
+        subprocess.run([graphviz, f"-T{suffix}", "-o", str(args.output)], input=dot(ruleset),
+                       text=True, check=True)
+    else:
+        raise AdvisorError(f"{args.output}: use .mmd, .md, .dot, .svg or .png")
+    return 0
+
+
+def cmd_rules_doc(args: argparse.Namespace) -> int:
+    from advisor.engine import default_ruleset
+    from advisor.paths import rules_dir
+    from advisor.ruledoc import rules_reference
+
+    text = rules_reference(default_ruleset())
+    target = args.path or rules_dir().parent / "docs" / "rules.md"
+    if args.write:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        return 0
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            print(f"{target} is out of date; refresh it with: advisor rules doc --write", file=sys.stderr)
+            return 1
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from advisor.engine import default_ruleset
+    from advisor.present import print_json
+
+    print_json(default_ruleset().questions.json_schema())
+    return 0
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from advisor.answers_io import load_answers
+    from advisor.engine import default_ruleset
+    from advisor.present import print_json, print_whatif
+    from advisor.whatif import vary
+
+    ruleset = default_ruleset()
+    answers = load_answers(ruleset.questions, args.answers, args.overrides)
+    base, variations = vary(answers, args.vary, ruleset)
+    if args.json:
+        print_json({
+            "vary": args.vary,
+            "current": answers[args.vary],
+            "base": base,
+            "variations": [
+                {"value": v.value, "changes": {k: {"from": a, "to": b, "rule": r}
+                                               for k, (a, b, r) in v.changes.items()}}
+                for v in variations
+            ],
+        })
+    else:
+        print_whatif(args.vary, answers[args.vary], variations)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisor",
@@ -102,7 +184,27 @@ def build_parser() -> argparse.ArgumentParser:
     show = rules_commands.add_parser("show", help="show one rule")
     show.add_argument("rule_id", metavar="ID")
     show.set_defaults(handler=cmd_rules_show)
+    graph = rules_commands.add_parser("graph", help="draw the rules as a Mermaid flowchart")
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    graph.add_argument("--overview", action="store_true", help="decisions only, no rules")
+    graph.add_argument("--output", type=Path, metavar="FILE",
+                       help="write .mmd/.md/.dot, or .svg/.png through Graphviz")
+    graph.set_defaults(handler=cmd_rules_graph)
+    doc = rules_commands.add_parser("doc", help="the rules reference (docs/rules.md)")
+    doc.add_argument("--write", action="store_true", help="refresh docs/rules.md")
+    doc.add_argument("--check", action="store_true", help="exit 1 if docs/rules.md is out of date")
+    doc.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    doc.set_defaults(handler=cmd_rules_doc)
     rules.set_defaults(handler=lambda _args: _usage(rules))
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the answers file")
+    schema.set_defaults(handler=cmd_schema)
+
+    whatif = commands.add_parser("whatif", help="show which values of one answer flip which decisions")
+    _add_answer_options(whatif)
+    whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
+    whatif.add_argument("--json", action="store_true")
+    whatif.set_defaults(handler=cmd_whatif)
 
     for register in _extensions():
         register(commands)

@@ -27,7 +27,12 @@ class Atom:
 
     fact: str
     op: str
-    value: Any
+    value: Any  # a tuple, in file order, for in/not_in
+
+    def __post_init__(self) -> None:
+        members = self.value if self.op in ("in", "not_in") else ()
+        hashable = all(isinstance(v, (str, bool, int, float)) for v in members)
+        object.__setattr__(self, "_members", frozenset(members) if hashable else tuple(members))
 
     def test(self, actual: Any) -> bool:
         op, value = self.op, self.value
@@ -36,9 +41,9 @@ class Atom:
         if op == "ne":
             return bool(actual != value)
         if op == "in":
-            return actual in value
+            return actual in self._members  # type: ignore[attr-defined]
         if op == "not_in":
-            return actual not in value
+            return actual not in self._members  # type: ignore[attr-defined]
         if actual is None:
             return False
         if op == "gt":
@@ -125,7 +130,7 @@ def _compile_atom(tree: Mapping[str, Any], atoms: list[Atom]) -> Predicate:
     if op in ("in", "not_in"):
         if not isinstance(value, list):
             raise ConditionError(f"'{op}' needs a list, got {value!r}")
-        value = frozenset(value) if all(isinstance(v, (str, bool)) for v in value) else tuple(value)
+        value = tuple(value)
     if op in COMPARISONS and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise ConditionError(f"'{op}' needs a number, got {value!r}")
     atom = Atom(fact, op, value)

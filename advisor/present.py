@@ -100,3 +100,19 @@ def print_rule(rule: Rule) -> None:
     for case in rule.cases:
         verb = "fires" if case.fires else "does not fire"
         console.print(f"case {case.name} ({verb}): {case.answers}")
+
+
+def print_whatif(question_id: str, current: Any, variations: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"What if {question_id} changes? (now: {current})", show_lines=True)
+    table.add_column(question_id, style="bold")
+    table.add_column("Decisions that change (rule)")
+    for variation in variations:
+        changes = "\n".join(
+            f"{name}: {before} -> [green]{after}[/green] [dim]({rule})[/dim]"
+            for name, (before, after, rule) in variation.changes.items()
+        )
+        marker = " (current)" if variation.value == current else ""
+        table.add_row(f"{variation.value}{marker}", changes or "[dim]no change[/dim]")
+    _console().print(table)

@@ -105,19 +105,37 @@ class QuestionSet:
     def defaults(self) -> dict[str, Any]:
         return {q.id: q.default for q in self.questions}
 
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema of an answers file, for editors (VS Code's YAML extension and others)."""
+        schema = self.model.model_json_schema()
+        schema["title"] = "advisor answers file"
+        schema["description"] = "Answers to the advisor interview; every field is optional."
+        schema.pop("required", None)
+        return schema
+
 
 def _field(question: Question) -> tuple[Any, Any]:
     kind = question.type
+    separator = " " if question.prompt.endswith(("?", ".")) else ". "
+    text = question.prompt + (separator + question.help if question.help else "")
     if kind == "choice":
-        return (Literal[tuple(question.values)], question.default)  # type: ignore[misc]
+        return (Literal[tuple(question.values)], Field(question.default, description=text))  # type: ignore[misc]
     if kind == "bool":
-        return (bool, question.default)
+        return (bool, Field(question.default, description=text))
     if kind in ("int", "float"):
         annotation = int if kind == "int" else float
-        return (annotation, Field(question.default, ge=question.min, le=question.max))
+        return (
+            annotation,
+            Field(question.default, ge=question.min, le=question.max, description=text),
+        )
     return (
         str,
-        Field(question.default, pattern=question.pattern, max_length=question.max_length),
+        Field(
+            question.default,
+            pattern=question.pattern,
+            max_length=question.max_length,
+            description=text,
+        ),
     )
 
 
