@@ -26,7 +26,7 @@ def read_answers_file(path: Path) -> dict[str, Any]:
 
 
 def parse_set_flags(flags: Sequence[str]) -> dict[str, Any]:
-    """`--set id=value` pairs; values are read as YAML scalars so `true`, `4`, `0.5` get their types."""
+    """`--set id=value` pairs; values are read as YAML scalars (`true`, `4`, `0.5` get types)."""
     values: dict[str, Any] = {}
     for flag in flags:
         key, sep, text = flag.partition("=")

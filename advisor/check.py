@@ -98,7 +98,9 @@ def _values(atom: Atom) -> list[Any]:
     return list(atom.value) if atom.op in ("in", "not_in") else [atom.value]
 
 
-def _numeric_points(atoms: list[Atom], integer: bool, low: float | None, high: float | None) -> list[Any]:
+def _numeric_points(
+    atoms: list[Atom], integer: bool, low: float | None, high: float | None
+) -> list[Any]:
     thresholds = {float(v) for atom in atoms for v in _values(atom) if isinstance(v, (int, float))}
     low = 0.0 if low is None else low
     high = float(_LARGE) if high is None else high
@@ -110,7 +112,9 @@ def _numeric_points(atoms: list[Atom], integer: bool, low: float | None, high: f
     return sorted({cast(p) for p in points if low <= p <= high})
 
 
-def _check_single(name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[str]) -> DecisionReport:
+def _check_single(
+    name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[str]
+) -> DecisionReport:
     atoms = _atoms_by_fact(rules)
     facts = sorted(atoms)
     domains = [_domain(fact, atoms[fact], ruleset, earlier) for fact in facts]
@@ -120,7 +124,7 @@ def _check_single(name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[s
     points = 0
     for combo in itertools.product(*domains):
         points += 1
-        point = dict(zip(facts, combo))
+        point = dict(zip(facts, combo, strict=True))
         matched = [rule for rule in rules if rule.condition(point)]
         if not matched:
             if len(problems) < 5:
@@ -135,13 +139,16 @@ def _check_single(name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[s
                 if pair not in overlaps:
                     overlaps.add(pair)
                     problems.append(
-                        f"overlap: {pair[0]} and {pair[1]} share priority and both match when {_show(point)}"
+                        f"overlap: {pair[0]} and {pair[1]} share priority and both match"
+                        f" when {_show(point)}"
                     )
     problems += [f"unreachable: {rid} never wins" for rid, count in wins.items() if count == 0]
     return DecisionReport(name, len(rules), points, wins, problems)
 
 
-def _check_multi(name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[str]) -> DecisionReport:
+def _check_multi(
+    name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[str]
+) -> DecisionReport:
     wins: dict[str, int] = {}
     points = 0
     for rule in rules:
@@ -151,7 +158,7 @@ def _check_multi(name: str, rules: list[Rule], ruleset: RuleSet, earlier: set[st
         count = 0
         for combo in itertools.product(*domains):
             points += 1
-            count += rule.condition(dict(zip(facts, combo)))
+            count += rule.condition(dict(zip(facts, combo, strict=True)))
         wins[rule.id] = count
     problems = [f"unreachable: {rid} never applies" for rid, count in wins.items() if count == 0]
     return DecisionReport(name, len(rules), points, wins, problems)
@@ -193,5 +200,6 @@ def case_problem(rule: Rule, case_name: str, ruleset: RuleSet) -> str | None:
     for decision, expected in case.expect.items():
         actual = rec.choice(decision)
         if actual != expected:
-            return f"{where}: expected {decision}={expected}, got {actual} (rule {rec.winner(decision)})"
+            rule_id = rec.winner(decision)
+            return f"{where}: expected {decision}={expected}, got {actual} (rule {rule_id})"
     return None

@@ -15,10 +15,21 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _add_answer_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--answers", type=Path, metavar="FILE", required=required,
-                        help="answers file (YAML or JSON)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="ID=VALUE",
-                        help="set or override one answer (repeatable)")
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        metavar="FILE",
+        required=required,
+        help="answers file (YAML or JSON)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="ID=VALUE",
+        help="set or override one answer (repeatable)",
+    )
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
@@ -43,14 +54,16 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
     report = check_ruleset(default_ruleset())
     if args.json:
-        print_json({
-            "ok": report.ok,
-            "points": report.points,
-            "cases": report.cases_run,
-            "seconds": round(report.seconds, 3),
-            "decisions": [vars(d) for d in report.decisions],
-            "case_failures": report.case_failures,
-        })
+        print_json(
+            {
+                "ok": report.ok,
+                "points": report.points,
+                "cases": report.cases_run,
+                "seconds": round(report.seconds, 3),
+                "decisions": [vars(d) for d in report.decisions],
+                "case_failures": report.case_failures,
+            }
+        )
     else:
         print_check(report)
     return 0 if report.ok else 1
@@ -100,9 +113,15 @@ def cmd_rules_graph(args: argparse.Namespace) -> int:
     elif suffix in ("svg", "png"):
         graphviz = shutil.which("dot")
         if graphviz is None:
-            raise AdvisorError(f"{args.output}: writing .{suffix} needs Graphviz's `dot`; not found")
-        subprocess.run([graphviz, f"-T{suffix}", "-o", str(args.output)], input=dot(ruleset),
-                       text=True, check=True)
+            raise AdvisorError(
+                f"{args.output}: writing .{suffix} needs Graphviz's `dot`; not found"
+            )
+        subprocess.run(
+            [graphviz, f"-T{suffix}", "-o", str(args.output)],
+            input=dot(ruleset),
+            text=True,
+            check=True,
+        )
     else:
         raise AdvisorError(f"{args.output}: use .mmd, .md, .dot, .svg or .png")
     return 0
@@ -122,7 +141,10 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
     if args.check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:
-            print(f"{target} is out of date; refresh it with: advisor rules doc --write", file=sys.stderr)
+            print(
+                f"{target} is out of date; refresh it with: advisor rules doc --write",
+                file=sys.stderr,
+            )
             return 1
         return 0
     sys.stdout.write(text)
@@ -147,16 +169,22 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     answers = load_answers(ruleset.questions, args.answers, args.overrides)
     base, variations = vary(answers, args.vary, ruleset)
     if args.json:
-        print_json({
-            "vary": args.vary,
-            "current": answers[args.vary],
-            "base": base,
-            "variations": [
-                {"value": v.value, "changes": {k: {"from": a, "to": b, "rule": r}
-                                               for k, (a, b, r) in v.changes.items()}}
-                for v in variations
-            ],
-        })
+        print_json(
+            {
+                "vary": args.vary,
+                "current": answers[args.vary],
+                "base": base,
+                "variations": [
+                    {
+                        "value": v.value,
+                        "changes": {
+                            k: {"from": a, "to": b, "rule": r} for k, (a, b, r) in v.changes.items()
+                        },
+                    }
+                    for v in variations
+                ],
+            }
+        )
     else:
         print_whatif(args.vary, answers[args.vary], variations)
     return 0
@@ -170,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"advisor {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    rec = commands.add_parser("recommend", help="run the rules over answers and print the recommendation")
+    rec = commands.add_parser(
+        "recommend", help="run the rules over answers and print the recommendation"
+    )
     _add_answer_options(rec)
     rec.add_argument("--json", action="store_true", help="print the recommendation as JSON")
     rec.set_defaults(handler=cmd_recommend)
@@ -187,8 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     graph = rules_commands.add_parser("graph", help="draw the rules as a Mermaid flowchart")
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     graph.add_argument("--overview", action="store_true", help="decisions only, no rules")
-    graph.add_argument("--output", type=Path, metavar="FILE",
-                       help="write .mmd/.md/.dot, or .svg/.png through Graphviz")
+    graph.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write .mmd/.md/.dot, or .svg/.png through Graphviz",
+    )
     graph.set_defaults(handler=cmd_rules_graph)
     doc = rules_commands.add_parser("doc", help="the rules reference (docs/rules.md)")
     doc.add_argument("--write", action="store_true", help="refresh docs/rules.md")
@@ -200,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the answers file")
     schema.set_defaults(handler=cmd_schema)
 
-    whatif = commands.add_parser("whatif", help="show which values of one answer flip which decisions")
+    whatif = commands.add_parser(
+        "whatif", help="show which values of one answer flip which decisions"
+    )
     _add_answer_options(whatif)
     whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
     whatif.add_argument("--json", action="store_true")

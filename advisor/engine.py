@@ -45,7 +45,8 @@ class Recommendation:
         """The id of the rule that decided (a list of ids for a multi decision)."""
         for step in self.trace:
             if step["decision"] == decision:
-                return step["winner"]
+                winner: str | list[str] = step["winner"]
+                return winner
         return None
 
     def to_json(self) -> dict[str, Any]:
@@ -81,13 +82,17 @@ def recommend(answers: Mapping[str, Any], ruleset: RuleSet | None = None) -> Rec
     return Recommendation(dict(answers), decisions, trace, top)
 
 
-def recommend_raw(raw: Mapping[str, Any], origin: str, ruleset: RuleSet | None = None) -> Recommendation:
+def recommend_raw(
+    raw: Mapping[str, Any], origin: str, ruleset: RuleSet | None = None
+) -> Recommendation:
     """Validate raw answers (naming `origin` in errors), then recommend."""
     ruleset = ruleset or default_ruleset()
     return recommend(validate_answers(raw, ruleset.questions, origin), ruleset)
 
 
-def _evaluate_then(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+def _evaluate_then(
+    rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     lookup = lookup_in(values, outputs, facts)
     for key, raw in rule.then.items():
@@ -107,7 +112,9 @@ def _apply_limits(rule: Rule, values: dict[str, Any]) -> list[str]:
         value = values.get(key)
         if isinstance(value, (int, float)) and not low <= value <= high:
             clamped = type(value)(max(low, min(high, value)))
-            warnings.append(f"{key} {value} is outside the API's range {low}..{high}; using {clamped}")
+            warnings.append(
+                f"{key} {value} is outside the API's range {low}..{high}; using {clamped}"
+            )
             values[key] = clamped
     return warnings
 
@@ -122,7 +129,9 @@ def _fill(text: str, scopes: list[Mapping[str, Any]]) -> str:
             return match.group(0)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        return (
+            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        )
 
     return _PLACEHOLDER.sub(replace, text)
 
@@ -145,7 +154,9 @@ def _tip(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> di
     return {"id": values.get("tip", rule.id), "text": text, "rule": rule.id, "source": rule.source}
 
 
-def _trace_step(decision: Decision, rules: list[Rule], matched: list[Rule], winner: Any) -> dict[str, Any]:
+def _trace_step(
+    decision: Decision, rules: list[Rule], matched: list[Rule], winner: Any
+) -> dict[str, Any]:
     matched_ids = {rule.id for rule in matched}
     return {
         "decision": decision.name,

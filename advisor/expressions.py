@@ -1,6 +1,7 @@
 """Small, safe arithmetic for rule outputs: a `then` value that starts with `=` is an expression.
 
-Example: `replica_count: "=min(max_machines, 4)"` or `total_usd: "=hourly_usd * expected_training_hours"`.
+Examples: `replica_count: "=min(max_machines, 4)"`,
+`total_usd: "=hourly_usd * expected_training_hours"`.
 Names resolve to the rule's own earlier outputs, then answers, then decisions (`hardware` is the
 hardware choice, `hardware.replica_count` one of its fields). Only the node types below are allowed,
 so a rule file cannot run arbitrary code.
@@ -158,7 +159,7 @@ def _eval(node: ast.expr, lookup: Callable[[str], Any]) -> Any:
         return result
     if isinstance(node, ast.Compare):
         left = _eval(node.left, lookup)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = _eval(right_node, lookup)
             if not _COMPARE[type(op)](left, right):
                 return False

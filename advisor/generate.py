@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -208,6 +208,32 @@ def read_project_answers(project_dir: Path) -> dict[str, Any]:
     if not isinstance(answers, Mapping):
         raise BadAnswers(f"{path}: field 'answers': expected a mapping of question ids to values")
     return dict(answers)
+
+
+def read_answers_any(path: Path) -> dict[str, Any]:
+    """An answers file, or a generated project's `.advisor-answers.yml` (its `answers` mapping)."""
+    from advisor.answers_io import read_answers_file
+    from advisor.errors import BadAnswers
+
+    raw = read_answers_file(path)
+    if "advisor_version" in raw and "answers" in raw:
+        if not isinstance(raw["answers"], Mapping):
+            raise BadAnswers(f"{path}: field 'answers': expected a mapping of question ids to values")
+        return dict(raw["answers"])
+    return raw
+
+
+def load_answers_any(path: Path | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Validated answers from a file (either kind) and `--set` flags; errors name their origin."""
+    from advisor.answers_io import parse_set_flags
+
+    questions = default_ruleset().questions
+    raw = read_answers_any(path) if path is not None else {}
+    origin = str(path) if path is not None else "--set"
+    validate_answers(raw, questions, origin)
+    flags = parse_set_flags(overrides)
+    validate_answers(flags, questions, "--set")
+    return validate_answers({**raw, **flags}, questions, origin)
 
 
 def read_base_snapshot(project_dir: Path) -> dict[str, str] | None:

@@ -68,9 +68,14 @@ def print_check(report: CheckReport) -> None:
             console.print(f"    [red]{problem}[/red]")
     for failure in report.case_failures:
         console.print(f"[red]case failed[/red] {failure}")
-    verdict = "[green]rule set is complete and consistent[/green]" if report.ok else "[red]problems found[/red]"
+    verdict = (
+        "[green]rule set is complete and consistent[/green]"
+        if report.ok
+        else "[red]problems found[/red]"
+    )
     console.print(
-        f"{verdict}: {report.points:,} points, {report.cases_run} rule cases, {report.seconds:.2f} s"
+        f"{verdict}: {report.points:,} points, {report.cases_run} rule cases,"
+        f" {report.seconds:.2f} s"
     )
 
 

@@ -1,4 +1,4 @@
-"""The interview's questions, loaded from rules/questions.yaml, and the Answers model built from them.
+"""The interview's questions (rules/questions.yaml) and the Answers model built from them.
 
 Every way answers come in (a file, `--set id=value`, the wizard's prompts) goes through
 `validate_answers`, so a value is checked the same way whatever path it took.
@@ -98,7 +98,7 @@ class QuestionSet:
     @cached_property
     def model(self) -> type[BaseModel]:
         fields: dict[str, Any] = {q.id: _field(q) for q in self.questions}
-        return create_model(  # type: ignore[call-overload,no-any-return]
+        return create_model(
             "Answers", __config__=ConfigDict(extra="forbid", str_strip_whitespace=False), **fields
         )
 
@@ -119,7 +119,8 @@ def _field(question: Question) -> tuple[Any, Any]:
     separator = " " if question.prompt.endswith(("?", ".")) else ". "
     text = question.prompt + (separator + question.help if question.help else "")
     if kind == "choice":
-        return (Literal[tuple(question.values)], Field(question.default, description=text))  # type: ignore[misc]
+        allowed: Any = Literal[tuple(question.values)]  # a runtime Literal built from the data
+        return (allowed, Field(question.default, description=text))
     if kind == "bool":
         return (bool, Field(question.default, description=text))
     if kind in ("int", "float"):
@@ -173,9 +174,7 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
-def validate_answers(
-    raw: Mapping[str, Any], questions: QuestionSet, origin: str
-) -> dict[str, Any]:
+def validate_answers(raw: Mapping[str, Any], questions: QuestionSet, origin: str) -> dict[str, Any]:
     """Check raw answers against the questions; return every id with defaults filled in.
 
     `origin` names where the answers came from (a file path, `--set`, the wizard) for messages.

@@ -17,7 +17,8 @@ def rules_reference(ruleset: RuleSet) -> str:
         "# Rules reference",
         "",
         "Every decision rule of advisor: what it decides, when, why, and the source it rests on.",
-        "Within a decision the matching rule with the lowest priority wins (tips: every match adds one).",
+        "Within a decision the matching rule with the lowest priority wins"
+        " (tips: every match adds one).",
         "",
     ]
     for decision in ruleset.decisions:

@@ -1,4 +1,4 @@
-"""Rules and decisions as data: rules/decisions.yaml and one YAML file per rule under rules/<decision>/.
+"""Rules and decisions as data: rules/decisions.yaml and one file per rule in rules/<decision>/.
 
 Loading checks each file's shape and its references (facts, choices, expression names), so a
 broken rule is reported with its file and id before anything runs.

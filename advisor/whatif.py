@@ -33,7 +33,9 @@ def candidate_values(question_id: str, ruleset: RuleSet) -> list[Any]:
     raise BadAnswers(f"--vary {question_id}: a text answer has no values to vary")
 
 
-def vary(answers: dict[str, Any], question_id: str, ruleset: RuleSet) -> tuple[dict[str, Any], list[Variation]]:
+def vary(
+    answers: dict[str, Any], question_id: str, ruleset: RuleSet
+) -> tuple[dict[str, Any], list[Variation]]:
     if question_id not in ruleset.questions.by_id:
         raise BadAnswers(f"--vary {question_id}: unknown question id")
     base = recommend(answers, ruleset)

@@ -38,7 +38,9 @@ def main() -> None:
     recommend = wall([*advisor, "recommend", "--answers", str(ANSWERS), "--json"], args.runs)
     check_process = wall([*advisor, "rules", "check", "--json"], max(3, args.runs // 5))
     report = json.loads(
-        subprocess.run([*advisor, "rules", "check", "--json"], capture_output=True, text=True).stdout
+        subprocess.run(
+            [*advisor, "rules", "check", "--json"], capture_output=True, text=True
+        ).stdout
     )
     figures = {
         "python_startup_s": round(python_start, 3),

@@ -20,8 +20,9 @@ def ruleset() -> RuleSet:
     return default_ruleset()
 
 
-def run_advisor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-                input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_advisor(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (as a user would)."""
     return subprocess.run(
         [sys.executable, "-m", "advisor", *args],
@@ -36,6 +37,6 @@ def run_advisor(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
 
 @pytest.fixture(scope="session")
 def guide_headings() -> set[str]:
-    """Section headings and bold labels of the source guide (kept beside the tests; see guide_headings.txt)."""
+    """Section headings and bold labels of the source guide (kept in guide_headings.txt)."""
     text = (Path(__file__).parent / "guide_headings.txt").read_text(encoding="utf-8")
     return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}

@@ -34,7 +34,9 @@ def _valid_value(question: Question) -> st.SearchStrategy[Any]:
 
 
 valid_answers = st.fixed_dictionaries({}, optional={q.id: _valid_value(q) for q in QUESTIONS})
-junk = st.one_of(st.text(max_size=20), st.integers(), st.floats(), st.none(), st.lists(st.integers(), max_size=2))
+junk = st.one_of(
+    st.text(max_size=20), st.integers(), st.floats(), st.none(), st.lists(st.integers(), max_size=2)
+)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -50,7 +52,9 @@ def test_every_valid_answer_set_gets_a_full_recommendation(raw: dict[str, Any]) 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(valid_answers, st.sampled_from(QUESTIONS), junk)
-def test_invalid_values_get_a_clean_error(raw: dict[str, Any], question: Question, value: Any) -> None:
+def test_invalid_values_get_a_clean_error(
+    raw: dict[str, Any], question: Question, value: Any
+) -> None:
     raw = {**raw, question.id: value}
     try:
         validate_answers(raw, RULESET.questions, "prop.yml")

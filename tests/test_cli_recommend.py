@@ -1,4 +1,4 @@
-"""`advisor recommend`: the JSON of the interface, the table, --set, and clean errors for bad input."""
+"""`advisor recommend`: the interface's JSON, the table, --set, and clean errors for bad input."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ def test_json_has_every_decision_with_rule_reason_and_source() -> None:
     result = run_advisor("recommend", "--answers", str(EXAMPLE), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    expected = {"service", "framework", "hardware", "distribution", "hp_search", "compression", "automl"}
+    expected = {
+        "service",
+        "framework",
+        "hardware",
+        "distribution",
+        "hp_search",
+        "compression",
+        "automl",
+    }
     assert set(data["decisions"]) == expected
     for name, output in data["decisions"].items():
         assert {"choice", "rule", "because", "source"} <= set(output), name
@@ -29,14 +37,22 @@ def test_json_has_every_decision_with_rule_reason_and_source() -> None:
     assert data["cost"]["choice"] == "on_demand"
     assert all({"id", "text", "rule"} <= set(tip) for tip in data["tips"])
     assert [step["decision"] for step in data["trace"]][:3] == ["service", "framework", "hardware"]
-    winners = [c for step in data["trace"] for c in step["considered"] if c["rule"] == step["winner"]]
+    winners = [
+        c for step in data["trace"] for c in step["considered"] if c["rule"] == step["winner"]
+    ]
     assert all(c["matched"] for c in winners)
 
 
 def test_set_overrides_the_file() -> None:
     result = run_advisor(
-        "recommend", "--answers", str(EXAMPLE), "--json",
-        "--set", "team=sql_analysts", "--set", "data_location=bigquery",
+        "recommend",
+        "--answers",
+        str(EXAMPLE),
+        "--json",
+        "--set",
+        "team=sql_analysts",
+        "--set",
+        "data_location=bigquery",
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -45,7 +61,9 @@ def test_set_overrides_the_file() -> None:
 
 
 def test_set_alone_without_a_file() -> None:
-    result = run_advisor("recommend", "--json", "--set", "task=object_detection", "--set", "labels=generic")
+    result = run_advisor(
+        "recommend", "--json", "--set", "task=object_detection", "--set", "labels=generic"
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["decisions"]["service"]["choice"] == "pretrained_api"
 
@@ -82,7 +100,9 @@ def _bad(tmp_path: Path, text: str, *extra: str) -> tuple[int, str]:
         ('{"task": "ocr", "labeled_examples": -1}', ["'labeled_examples'", ">= 0"]),
     ],
 )
-def test_bad_answers_exit_2_naming_file_field_and_allowed(tmp_path: Path, text: str, fragments: list[str]) -> None:
+def test_bad_answers_exit_2_naming_file_field_and_allowed(
+    tmp_path: Path, text: str, fragments: list[str]
+) -> None:
     code, message = _bad(tmp_path, text)
     assert code == 2
     assert str(tmp_path / "answers.yml") in message or "not valid" not in message

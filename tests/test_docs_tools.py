@@ -27,7 +27,10 @@ def test_whatif_over_a_choice_lists_every_value() -> None:
     result = run_advisor("whatif", "--answers", str(EXAMPLE), "--vary", "team", "--json")
     data = json.loads(result.stdout)
     assert [v["value"] for v in data["variations"]] == [
-        "sql_analysts", "no_ml_expertise", "ml_engineers", "ml_researchers"
+        "sql_analysts",
+        "no_ml_expertise",
+        "ml_engineers",
+        "ml_researchers",
     ]
     assert data["variations"][1]["changes"]["service"]["to"] == "automl"
 

@@ -1,4 +1,4 @@
-"""The guide's own exam scenarios and decision-framework items, each asserting the guide's answer."""
+"""The guide's own exam scenarios and decision-framework items, each with the guide's answer."""
 
 from __future__ import annotations
 

@@ -29,7 +29,9 @@ def test_refinements_name_an_existing_rule_and_cite_a_public_page(ruleset: RuleS
         assert "https://" in rule.source, f"{rule.id}: a refinement cites its public page"
 
 
-def test_guide_sources_name_sections_of_the_guide(ruleset: RuleSet, guide_headings: set[str]) -> None:
+def test_guide_sources_name_sections_of_the_guide(
+    ruleset: RuleSet, guide_headings: set[str]
+) -> None:
     for rule in ruleset.by_id.values():
         for cited in re.findall(r"guide: ([^;(\"]+)", rule.source):
             section = cited.strip().split(" / ")[-1].strip()

@@ -62,16 +62,24 @@ def test_equal_priority_overlap_is_found(rules_copy: Path) -> None:
 
 def test_a_rule_that_never_wins_is_found(rules_copy: Path) -> None:
     _edit(rules_copy / "framework" / "FW-TREES.yaml", "priority: 40", "priority: 95")
-    _edit(rules_copy / "framework" / "FW-TREES.yaml", "- {fact: task, in:", "- {fact: task, not_in:")
+    _edit(
+        rules_copy / "framework" / "FW-TREES.yaml", "- {fact: task, in:", "- {fact: task, not_in:"
+    )
     report = check_ruleset(load_rules(rules_copy))
     framework = next(d for d in report.decisions if d.decision == "framework")
     assert "unreachable: FW-TREES never wins" in framework.problems
 
 
 def test_a_wrong_case_is_reported(rules_copy: Path) -> None:
-    _edit(rules_copy / "hardware" / "HW-TPU-POD.yaml", "expect: {hardware: multi_gpu}", "expect: {hardware: tpu}")
+    _edit(
+        rules_copy / "hardware" / "HW-TPU-POD.yaml",
+        "expect: {hardware: multi_gpu}",
+        "expect: {hardware: tpu}",
+    )
     report = check_ruleset(load_rules(rules_copy))
-    assert any(f.startswith("HW-TPU-POD_medium: expected hardware=tpu") for f in report.case_failures)
+    assert any(
+        f.startswith("HW-TPU-POD_medium: expected hardware=tpu") for f in report.case_failures
+    )
 
 
 def test_numeric_thresholds_are_split_on_both_sides(ruleset: RuleSet) -> None:
@@ -95,7 +103,9 @@ def test_numeric_thresholds_are_split_on_both_sides(ruleset: RuleSet) -> None:
         ("id: HW-TPU-POD", "id: HW-TPU-PODS", "must be named HW-TPU-PODS.yaml"),
     ],
 )
-def test_broken_rules_name_file_and_rule(rules_copy: Path, old: str, new: str, message: str) -> None:
+def test_broken_rules_name_file_and_rule(
+    rules_copy: Path, old: str, new: str, message: str
+) -> None:
     from advisor.errors import BadRuleFile
 
     _edit(rules_copy / "hardware" / "HW-TPU-POD.yaml", old, new)

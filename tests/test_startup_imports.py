@@ -7,7 +7,16 @@ import sys
 
 from tests.conftest import REPO
 
-HEAVY = ("tensorflow", "torch", "sklearn", "xgboost", "google.cloud.aiplatform", "pandas", "jinja2", "black")
+HEAVY = (
+    "tensorflow",
+    "torch",
+    "sklearn",
+    "xgboost",
+    "google.cloud.aiplatform",
+    "pandas",
+    "jinja2",
+    "black",
+)
 
 PROBE = """
 import sys, io, contextlib

@@ -1,0 +1,197 @@
+"""`advisor update`: re-render a project from its answers and merge it three-way into the folder.
+
+The base of the merge is the snapshot of the last generation stored in the project
+(`.advisor/base.json`), not a re-render of the old answers: a re-render needs the old version of
+the tool and its templates, which an upgraded tool no longer has (copier needs the template's git
+history for the same reason). A project without a snapshot falls back to re-rendering its stored
+answers with this version of the tool. Per file:
+
+- unchanged by you: takes the new version (or is removed when the template dropped it);
+- changed by you only, or changed the same way: yours is kept;
+- changed on both sides: merged line by line; overlapping changes get inline conflict markers;
+- deleted by you: stays deleted, even when the template changed it;
+- new in the template: added; already there with other content: merged against an empty base.
+
+Nothing is written until every file is merged; each file is then replaced atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import AdvisorError
+from advisor.generate import (
+    ANSWERS_FILE,
+    BASE_FILE,
+    Project,
+    build_project,
+    read_base_snapshot,
+    read_project_answers,
+)
+from advisor.merge import merge3
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    action: str  # one of ACTIONS
+    conflicts: int = 0
+    note: str = ""
+
+
+ACTIONS = {
+    "added": "new in the template",
+    "updated": "template change applied",
+    "merged": "your edits and the template's change merged",
+    "conflict": "overlapping changes: resolve the conflict markers",
+    "kept": "your version kept",
+    "kept-deleted": "deleted by you: stays deleted",
+    "removed": "dropped by the template",
+    "unchanged": "no change",
+}
+
+
+@dataclass
+class UpdateResult:
+    project_dir: Path
+    project: Project
+    changes: list[FileChange]
+    writes: dict[str, str | None] = field(default_factory=dict)  # None: remove the file
+    written: bool = False
+    base_source: str = "snapshot"  # or "re-rendered"
+
+    @property
+    def conflicts(self) -> list[FileChange]:
+        return [c for c in self.changes if c.action == "conflict"]
+
+
+def _read_text(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AdvisorError(f"{path}: not a text file; move it aside and run the update again") from None
+
+
+def _merge_file(rel: str, base: str | None, yours: str | None, theirs: str | None) -> tuple[FileChange, str | None, bool]:
+    """(change, new text or None to remove, whether to write)."""
+    if base is None:
+        if theirs is None:
+            return FileChange(rel, "kept"), yours, False
+        if yours is None:
+            return FileChange(rel, "added"), theirs, True
+        if yours == theirs:
+            return FileChange(rel, "unchanged"), yours, False
+        result = merge3("", yours, theirs)
+        action = "conflict" if result.conflicts else "merged"
+        note = "you created this file and the template now makes it too"
+        return FileChange(rel, action, result.conflicts, note), result.text, True
+    if yours is None:
+        note = "the template changed it; not restored" if theirs not in (None, base) else ""
+        return FileChange(rel, "kept-deleted", note=note), None, False
+    if theirs is None:
+        if yours == base:
+            return FileChange(rel, "removed"), None, True
+        return FileChange(rel, "kept", note="the template dropped it; you had edited it"), yours, False
+    if theirs == base or yours == theirs:
+        return FileChange(rel, "unchanged" if yours == base else "kept"), yours, False
+    if yours == base:
+        return FileChange(rel, "updated"), theirs, True
+    result = merge3(base, yours, theirs)
+    action = "conflict" if result.conflicts else "merged"
+    return FileChange(rel, action, result.conflicts), result.text, True
+
+
+def plan_update(project_dir: Path, overrides: Sequence[str] = ()) -> UpdateResult:
+    """Everything `update` would do, computed in memory."""
+    from advisor.answers_io import parse_set_flags
+    from advisor.engine import default_ruleset
+    from advisor.questions import validate_answers
+
+    project_dir = Path(project_dir)
+    answers_path = project_dir / ANSWERS_FILE
+    if not answers_path.is_file():
+        raise AdvisorError(
+            f"{answers_path}: not found; `advisor update` works in a project made by `advisor new`"
+        )
+    stored = read_project_answers(project_dir)
+    questions = default_ruleset().questions
+    validate_answers(stored, questions, str(answers_path))
+    flags = parse_set_flags(overrides)
+    validate_answers(flags, questions, "--set")
+    new = build_project({**stored, **flags}, str(answers_path))
+
+    base = read_base_snapshot(project_dir)
+    base_source = "snapshot"
+    if base is None:
+        base = build_project(stored, str(answers_path)).generated
+        base_source = "re-rendered"
+    theirs_files = new.generated
+    changes: list[FileChange] = []
+    writes: dict[str, str | None] = {}
+    for rel in sorted(set(base) | set(theirs_files)):
+        change, text, write = _merge_file(
+            rel, base.get(rel), _read_text(project_dir / rel), theirs_files.get(rel)
+        )
+        changes.append(change)
+        if write:
+            writes[rel] = text
+    writes[ANSWERS_FILE] = new.files[ANSWERS_FILE]
+    writes[BASE_FILE] = new.files[BASE_FILE]
+    return UpdateResult(project_dir, new, changes, writes, base_source=base_source)
+
+
+def _replace(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.advisor-partial")
+    with open(partial, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+    if path.exists():
+        os.chmod(partial, path.stat().st_mode & 0o7777)  # keep the user's file mode
+    os.replace(partial, path)
+
+
+def apply_update(result: UpdateResult) -> None:
+    for rel, text in result.writes.items():
+        target = result.project_dir / rel
+        if text is None:
+            target.unlink(missing_ok=True)
+        else:
+            _replace(target, text)
+    result.written = True
+
+
+def update_project(
+    project_dir: Path, overrides: Sequence[str] = (), *, pretend: bool = False
+) -> UpdateResult:
+    result = plan_update(project_dir, overrides)
+    if not pretend:
+        apply_update(result)
+    return result
+
+
+def summary(result: UpdateResult) -> dict[str, Any]:
+    """Counts of each action, for messages and JSON."""
+    counts: dict[str, int] = {}
+    for change in result.changes:
+        counts[change.action] = counts.get(change.action, 0) + 1
+    return counts
+
+
+def describe(change: FileChange) -> str:
+    text = ACTIONS[change.action]
+    if change.conflicts:
+        text += f" ({change.conflicts} region{'s' if change.conflicts > 1 else ''})"
+    if change.note:
+        text += f"; {change.note}"
+    return text
+
+
+def changed(changes: Sequence[FileChange]) -> list[FileChange]:
+    return [c for c in changes if c.action != "unchanged"]
+
