@@ -1,0 +1,52 @@
+"""A plain `pip install .` (not editable) into a fresh venv works: the wheel carries rules/ and
+templates/, and the installed command runs from any folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wheel")
+    venv.create(root / "venv", with_pip=True)
+    pip = root / "venv" / "bin" / "pip"
+    subprocess.run([str(pip), "install", "-q", str(REPO)], check=True, timeout=600)
+    return root / "venv" / "bin"
+
+
+def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(bin_dir / "advisor"), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_wheel_carries_rules_and_templates(installed: Path, tmp_path: Path) -> None:
+    python = installed / "python"
+    code = "import advisor.paths as p; print(p.rules_dir()); print(p.templates_dir())"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    rules, templates = out.stdout.split()
+    assert "site-packages" in rules and Path(rules, "questions.yaml").is_file()
+    assert "site-packages" in templates and Path(templates, "stacks.yaml").is_file()
+    assert not Path(rules).is_relative_to(REPO)
+
+
+@pytest.mark.slow
+def test_installed_recommend_and_rules_check(installed: Path, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yml"
+    answers.write_text("task: object_detection\nlabels: generic\n")
+    result = _run(installed, "recommend", "--answers", str(answers), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["decisions"]["service"]["choice"] == "pretrained_api"
+    check = _run(installed, "rules", "check", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    version = _run(installed, "--version", cwd=tmp_path)
+    assert version.stdout.startswith("advisor ")
