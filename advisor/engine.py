@@ -20,6 +20,7 @@ from advisor.questions import validate_answers
 from advisor.rules import Decision, Rule, RuleSet, load_rules
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+_SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 
 
 @lru_cache(maxsize=1)
@@ -129,6 +130,8 @@ def _fill(text: str, scopes: list[Mapping[str, Any]]) -> str:
             return match.group(0)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
+        if isinstance(value, str) and _SNAKE.match(value):
+            return value.replace("_", " ")  # tabular_classification reads as words in prose
         return (
             f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
         )
@@ -138,7 +141,8 @@ def _fill(text: str, scopes: list[Mapping[str, Any]]) -> str:
 
 def _output(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
     values = _evaluate_then(rule, facts, outputs)
-    warnings = _apply_limits(rule, values) + list(values.pop("warnings", None) or [])
+    extra = [_fill(text, [values, outputs, facts]) for text in values.pop("warnings", None) or []]
+    warnings = _apply_limits(rule, values) + extra
     because = _fill(rule.because.strip(), [values, outputs, facts])
     result = {"choice": values.pop("choice"), "rule": rule.id, "because": because}
     result["source"] = rule.source
