@@ -190,6 +190,25 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    from advisor import examples
+
+    root = examples.repo_root()
+    source, output = root / "examples", root / "generated_examples"
+    if args.write:
+        for name in examples.write(source, output):
+            print(f"wrote generated_examples/{name}")
+        return 0
+    drift = examples.check(source, output)
+    for item in drift:
+        print(f"{item.kind}: generated_examples/{item.example}/{item.path}", file=sys.stderr)
+    if drift:
+        print(f"examples are out of date; refresh them with: {examples.REFRESH}", file=sys.stderr)
+        return 1
+    print(f"{len(examples.example_files(source))} examples are up to date")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisor",
@@ -230,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     doc.set_defaults(handler=cmd_rules_doc)
     rules.set_defaults(handler=lambda _args: _usage(rules))
+
+    examples = commands.add_parser("examples", help="check or refresh generated_examples/")
+    mode = examples.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if any example is out of date")
+    mode.add_argument("--write", action="store_true", help="re-render every example")
+    examples.set_defaults(handler=cmd_examples)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the answers file")
     schema.set_defaults(handler=cmd_schema)

@@ -22,6 +22,7 @@ from advisor.conditions import compile_condition
 from advisor.engine import Recommendation
 from advisor.errors import AdvisorError, BadRuleFile
 from advisor.paths import templates_dir
+from advisor.yamlcache import cache_root
 from advisor.yamlio import load_yaml_file
 
 
@@ -105,11 +106,28 @@ def build_context(rec: Recommendation, stack: str) -> dict[str, Any]:
     }
 
 
+def _bytecode_cache() -> Any:
+    """Compiled templates cached across runs (Jinja checks each template's mtime)."""
+    import os
+
+    import jinja2
+
+    if os.environ.get("ADVISOR_NO_CACHE"):
+        return None
+    folder = cache_root() / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def _environment(search_path: list[Path]) -> Any:
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

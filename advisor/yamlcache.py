@@ -20,7 +20,8 @@ from advisor.yamlio import load_yaml_file
 _VERSION = 1
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """The user's cache folder for advisor (XDG_CACHE_HOME or ~/.cache)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "advisor"
 
@@ -31,7 +32,7 @@ class YamlCache:
     def __init__(self, root: Path) -> None:
         self.enabled = not os.environ.get("ADVISOR_NO_CACHE")
         digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-        self.path = _cache_root() / f"yaml-{digest}-v{_VERSION}.marshal"
+        self.path = cache_root() / f"yaml-{digest}-v{_VERSION}.marshal"
         self.entries: dict[str, tuple[int, int, Any]] = {}
         self.dirty = False
         if self.enabled:
