@@ -65,14 +65,45 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
 
 
 def _atoms_by_fact(rules: Iterable[Rule]) -> dict[str, list[Atom]]:
+    """Atoms by the fact they test; an atom comparing two facts is listed under both."""
     atoms: dict[str, list[Atom]] = {}
     for rule in rules:
         for atom in rule.condition.atoms:
             atoms.setdefault(atom.fact, []).append(atom)
+            if atom.other:
+                atoms.setdefault(atom.other, []).append(atom)
     return atoms
 
 
-def _domain(fact: str, atoms: list[Atom], ruleset: RuleSet, earlier: set[str]) -> list[Any]:
+def _domains(
+    facts: list[str], atoms: dict[str, list[Atom]], ruleset: RuleSet, earlier: set[str]
+) -> list[list[Any]]:
+    """A domain per fact. Facts compared with each other get the partner's points as
+    thresholds too (and no class reduction), so both outcomes of every comparison occur."""
+    plain = {fact: [a for a in atoms[fact] if a.other is None] for fact in facts}
+    base = {fact: _domain(fact, plain[fact], ruleset, earlier) for fact in facts}
+    domains = dict(base)
+    for fact in facts:
+        partners = {a.other if a.fact == fact else a.fact for a in atoms[fact] if a.other}
+        if partners:
+            extra = {
+                float(v)
+                for partner in partners
+                for v in base[partner]
+                if isinstance(v, (int, float)) and not isinstance(v, bool)
+            }
+            domains[fact] = _domain(fact, plain[fact], ruleset, earlier, extra, reduce=False)
+    return [domains[fact] for fact in facts]
+
+
+def _domain(
+    fact: str,
+    atoms: list[Atom],
+    ruleset: RuleSet,
+    earlier: set[str],
+    extra: set[float] | None = None,
+    reduce: bool = True,
+) -> list[Any]:
     """Representative values of one fact: one per class the atoms can tell apart."""
     question = ruleset.questions.by_id.get(fact)
     if fact in earlier:  # a decision reached before this one: its choice
@@ -84,10 +115,13 @@ def _domain(fact: str, atoms: list[Atom], ruleset: RuleSet, earlier: set[str]) -
     elif question.type == "bool":
         candidates = [False, True]
     elif question.type in ("int", "float"):
-        candidates = _numeric_points(atoms, question.type == "int", question.min, question.max)
+        integer = question.type == "int"
+        candidates = _numeric_points(atoms, integer, question.min, question.max, extra)
     else:
         mentioned = {v for atom in atoms for v in _values(atom)}
         candidates = sorted(mentioned, key=str) + ["\x00other"]
+    if not reduce:
+        return candidates
     classes: dict[tuple[bool, ...], Any] = {}
     for value in candidates:
         classes.setdefault(tuple(atom.test(value) for atom in atoms), value)
@@ -95,13 +129,20 @@ def _domain(fact: str, atoms: list[Atom], ruleset: RuleSet, earlier: set[str]) -
 
 
 def _values(atom: Atom) -> list[Any]:
+    if atom.other:
+        return []
     return list(atom.value) if atom.op in ("in", "not_in") else [atom.value]
 
 
 def _numeric_points(
-    atoms: list[Atom], integer: bool, low: float | None, high: float | None
+    atoms: list[Atom],
+    integer: bool,
+    low: float | None,
+    high: float | None,
+    extra: set[float] | None = None,
 ) -> list[Any]:
     thresholds = {float(v) for atom in atoms for v in _values(atom) if isinstance(v, (int, float))}
+    thresholds |= extra or set()
     low = 0.0 if low is None else low
     high = float(_LARGE) if high is None else high
     points = {low, high}
@@ -117,7 +158,7 @@ def _check_single(
 ) -> DecisionReport:
     atoms = _atoms_by_fact(rules)
     facts = sorted(atoms)
-    domains = [_domain(fact, atoms[fact], ruleset, earlier) for fact in facts]
+    domains = _domains(facts, atoms, ruleset, earlier)
     wins = {rule.id: 0 for rule in rules}
     problems: list[str] = []
     overlaps: set[tuple[str, str]] = set()
@@ -154,7 +195,7 @@ def _check_multi(
     for rule in rules:
         atoms = _atoms_by_fact([rule])
         facts = sorted(atoms)
-        domains = [_domain(fact, atoms[fact], ruleset, earlier) for fact in facts]
+        domains = _domains(facts, atoms, ruleset, earlier)
         count = 0
         for combo in itertools.product(*domains):
             points += 1

@@ -7,4 +7,4 @@ only the standard library at module level (heavy imports go inside their handler
 
 from __future__ import annotations
 
-COMMAND_MODULES: list[str] = ["advisor.cli_project"]
+COMMAND_MODULES: list[str] = ["advisor.cli_project", "advisor.cli_quiz"]

@@ -27,7 +27,8 @@ class Atom:
 
     fact: str
     op: str
-    value: Any  # a tuple, in file order, for in/not_in
+    value: Any  # a tuple, in file order, for in/not_in; None when comparing with `other`
+    other: str | None = None  # `{fact: a, lte: {fact: b}}` compares two facts
 
     def __post_init__(self) -> None:
         members = self.value if self.op in ("in", "not_in") else ()
@@ -35,7 +36,10 @@ class Atom:
         object.__setattr__(self, "_members", frozenset(members) if hashable else tuple(members))
 
     def test(self, actual: Any) -> bool:
-        op, value = self.op, self.value
+        return self.compare(actual, self.value)
+
+    def compare(self, actual: Any, value: Any) -> bool:
+        op = self.op
         if op == "eq":
             return bool(actual == value)
         if op == "ne":
@@ -44,7 +48,7 @@ class Atom:
             return actual in self._members  # type: ignore[attr-defined]
         if op == "not_in":
             return actual not in self._members  # type: ignore[attr-defined]
-        if actual is None:
+        if actual is None or value is None:
             return False
         if op == "gt":
             return bool(actual > value)
@@ -57,7 +61,7 @@ class Atom:
     def describe(self) -> str:
         symbol = {"eq": "=", "ne": "!=", "in": "in", "not_in": "not in", "gt": ">", "gte": ">="}
         symbol |= {"lt": "<", "lte": "<="}
-        value = self.value
+        value = self.other if self.other else self.value
         if isinstance(value, (list, tuple)):
             value = "[" + ", ".join(str(v) for v in value) + "]"
         return f"{self.fact} {symbol[self.op]} {value}"
@@ -76,7 +80,7 @@ class Condition:
 
     @property
     def facts(self) -> set[str]:
-        return {atom.fact for atom in self.atoms}
+        return {atom.fact for atom in self.atoms} | {a.other for a in self.atoms if a.other}
 
     def describe(self) -> str:
         return _describe(self.source)
@@ -127,6 +131,14 @@ def _compile_atom(tree: Mapping[str, Any], atoms: list[Atom]) -> Predicate:
         )
     op = ops[0]
     value = tree[op]
+    if isinstance(value, Mapping):  # another fact: {fact: search_points, lte: {fact: max_trials}}
+        other = value.get("fact")
+        if set(value) != {"fact"} or not isinstance(other, str) or op in ("in", "not_in"):
+            raise ConditionError(f"compare with another fact as {{{op}: {{fact: NAME}}}}")
+        relation = Atom(fact, op, None, other)
+        atoms.append(relation)
+        compare = relation.compare
+        return lambda facts: compare(facts.get(fact), facts.get(other))
     if op in ("in", "not_in"):
         if not isinstance(value, list):
             raise ConditionError(f"'{op}' needs a list, got {value!r}")

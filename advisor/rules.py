@@ -201,6 +201,8 @@ def _cross_check(rule: Rule, ruleset: RuleSet, decisions: Mapping[str, Decision]
             )
     for atom in rule.condition.atoms:
         _check_fact(atom.fact, atom.value, ruleset, where)
+        if atom.other:
+            _check_fact(atom.other, None, ruleset, where)
     order = ruleset.decision_names
     for key, expression in rule.expressions.items():
         for name in expression.names:
@@ -229,7 +231,7 @@ def _check_fact(fact: str, value: Any, ruleset: RuleSet, where: str) -> None:
         allowed += tuple(question.values)
     if is_decision:
         allowed += ruleset.decision(fact).choices
-    if allowed:
+    if allowed and value is not None:
         values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
         for item in values:
             if item not in allowed:

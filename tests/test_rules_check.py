@@ -125,3 +125,30 @@ def test_rules_list_and_show() -> None:
     missing = run_advisor("rules", "show", "HW-TPU-PAD")
     assert missing.returncode == 2
     assert "did you mean HW-TPU-POD" in missing.stderr
+
+
+def test_facts_compared_with_each_other_get_both_outcomes(ruleset: RuleSet) -> None:
+    from advisor.check import _atoms_by_fact, _domains
+
+    atoms = _atoms_by_fact(ruleset.rules["hp_search"])
+    facts = sorted(atoms)
+    earlier = set(ruleset.decision_names[: ruleset.decision_names.index("hp_search")])
+    domains = dict(zip(facts, _domains(facts, atoms, ruleset, earlier), strict=True))
+    relation = next(a for a in atoms["search_points"] if a.other == "max_trials")
+    outcomes = {
+        relation.compare(points, trials)
+        for points in domains["search_points"]
+        for trials in domains["max_trials"]
+    }
+    assert outcomes == {True, False}
+
+
+def test_a_fact_comparison_with_an_unknown_fact_is_refused(rules_copy: Path) -> None:
+    from advisor.errors import BadRuleFile
+
+    _edit(
+        rules_copy / "hp_search" / "HP-GRID.yaml", "lte: {fact: max_trials}", "lte: {fact: budget}"
+    )
+    with pytest.raises(BadRuleFile) as info:
+        load_rules(rules_copy)
+    assert "HP-GRID.yaml" in str(info.value) and "unknown fact 'budget'" in str(info.value)

@@ -1,0 +1,138 @@
+"""`advisor quiz`: the command line of the exam-scenario quiz (standard library only at import)."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+modes:
+  advisor quiz                    practice: feedback and the rule's explanation after each answer
+  advisor quiz --exam             timed, no feedback until the end, then the full review
+  advisor quiz --review           practise the scenarios you last answered wrong
+  advisor quiz --stats            progress by topic
+  advisor quiz --list --json      every scenario with its facts, the engine's answer and explanation
+
+Progress is kept in $XDG_DATA_HOME/advisor/quiz_progress.json (~/.local/share/advisor/ by default).
+Without --seed, missed scenarios come back first (a Leitner schedule); --seed gives the same quiz
+for the same seed whatever the progress.
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; expected an integer >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; expected a number > 0")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "quiz",
+        help="exam-scenario quiz answered and explained by the rules engine",
+        description="Practise Professional ML Engineer exam scenarios; the rules engine computes"
+        " and explains every answer.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="TOPIC",
+        help="only scenarios of this topic (repeatable; see --stats for topics)",
+    )
+    parser.add_argument(
+        "--count",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="number of questions (default 10; --review: all missed)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the same seed gives the same questions and options",
+    )
+    parser.add_argument(
+        "--exam",
+        action="store_true",
+        help="timed exam: no feedback until the end, then the full review",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="exam time limit (default 120 seconds per question)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--review", action="store_true", help="practise the scenarios last missed")
+    mode.add_argument("--stats", action="store_true", help="show progress by topic")
+    mode.add_argument(
+        "--list", action="store_true", help="list the scenarios with the engine's answers"
+    )
+    parser.add_argument("--json", action="store_true", help="with --list or --stats: print JSON")
+    parser.set_defaults(handler=cmd_quiz, quiz_parser=parser)
+
+
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from advisor.engine import default_ruleset
+    from advisor.errors import AdvisorError
+    from advisor.paths import rules_dir
+    from advisor.present import print_json
+    from advisor.quiz import DEFAULT_COUNT, QuizSettings, list_items, run_command, topic_stats
+    from advisor.quiz_bank import load_bank
+    from advisor.quiz_present import QuizView
+    from advisor.quiz_progress import Progress
+
+    if args.json and not (args.list or args.stats):
+        raise AdvisorError("--json: only with --list or --stats")
+    if args.time_limit is not None and not args.exam:
+        raise AdvisorError("--time-limit: only with --exam")
+    topics = [part.strip() for item in args.topic for part in item.split(",") if part.strip()]
+    ruleset = default_ruleset()
+    bank = load_bank(rules_dir() / "scenarios", ruleset)
+    bank.check_topics(topics)
+    if args.list:
+        items = list_items(bank, ruleset, topics)
+        if args.json:
+            print_json(items)
+        else:
+            QuizView().scenario_list(items)
+        return 0
+    view = QuizView()
+    progress = Progress.load()
+    if progress.notice:
+        view.warn(progress.notice)
+    if args.stats:
+        rows = topic_stats(bank, progress)
+        if args.json:
+            print_json({"session": progress.session, "path": str(progress.path), "topics": rows})
+        else:
+            view.stats(rows, progress.session)
+        return 0
+    count = args.count or (len(bank.scenarios) if args.review else DEFAULT_COUNT)
+    settings = QuizSettings(
+        topics=tuple(topics),
+        count=count,
+        seed=args.seed,
+        exam=args.exam,
+        review=args.review,
+        time_limit=args.time_limit,
+    )
+    return run_command(bank, ruleset, settings, view=view, progress=progress)

@@ -1,0 +1,330 @@
+"""`advisor quiz`: practice and timed exam runs over the scenario bank, answered by the engine.
+
+The flow is independent of the terminal: questions are asked through an `Asker` (questionary in a
+terminal, prompt_toolkit pipe input in tests) and shown through a `QuizView` (rich). The correct
+option of every question is the engine's answer; the explanation comes from the rule trace.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from advisor.errors import AdvisorError
+from advisor.quiz_bank import Bank, Scenario
+from advisor.quiz_progress import Progress
+from advisor.quiz_solve import Option, Solution, build_options, solve, why_not
+from advisor.rules import RuleSet
+
+DEFAULT_COUNT = 10
+SECONDS_PER_QUESTION = 120  # the real exam allows about two minutes a question
+MASTERED_BOX = 4
+
+
+class Asker(Protocol):
+    """Asks one multiple-choice question; returns the chosen key, or None when time ran out."""
+
+    def __call__(
+        self, message: str, choices: list[tuple[str, str]], deadline: float | None
+    ) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class QuizSettings:
+    topics: tuple[str, ...] = ()
+    count: int = DEFAULT_COUNT
+    seed: int | None = None
+    exam: bool = False
+    review: bool = False
+    time_limit: float | None = None  # seconds for the whole exam; default per question
+
+
+@dataclass
+class QuizQuestion:
+    scenario: Scenario
+    prompt: str
+    options: list[Option]
+    correct: Option
+    solution: Solution
+
+    def option(self, key: str) -> Option:
+        return next(o for o in self.options if o.key == key)
+
+
+@dataclass
+class Explanation:
+    """Why the engine's answer wins here and, for a wrong pick, why that pick loses."""
+
+    answer_label: str
+    because: str
+    rule: str | None
+    rule_title: str
+    source: str
+    warnings: list[str]
+    refines: tuple[str, str] | None  # (id, title) of the guide rule the winning rule refines
+    trap: str | None
+    why_not: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Response:
+    question: QuizQuestion
+    picked: Option | None  # None: not answered before time ran out
+    explanation: Explanation
+
+    @property
+    def is_correct(self) -> bool:
+        return self.picked is not None and self.picked.key == self.question.correct.key
+
+
+@dataclass
+class QuizResult:
+    responses: list[Response]
+    exam: bool
+    timed_out: bool = False
+
+    @property
+    def score(self) -> int:
+        return sum(r.is_correct for r in self.responses)
+
+    @property
+    def total(self) -> int:
+        return len(self.responses)
+
+    def by_topic(self, bank: Bank) -> list[tuple[str, int, int]]:
+        """(topic title, right, asked) for each topic the quiz touched, in the bank's order."""
+        rows = []
+        for topic in bank.topics:
+            asked = [r for r in self.responses if topic.id in r.question.scenario.topics]
+            if asked:
+                rows.append((topic.title, sum(r.is_correct for r in asked), len(asked)))
+        return rows
+
+
+# --- building a quiz -----------------------------------------------------------------------------
+
+
+def choose_scenarios(
+    bank: Bank, progress: Progress, settings: QuizSettings, seed: int
+) -> list[Scenario]:
+    """The scenarios to ask, in order.
+
+    With --seed the choice depends only on the seed, the topics and the bank (the same seed gives
+    the same quiz). Otherwise the Leitner schedule leads: due scenarios (lowest box first), then
+    unseen ones, then the rest by due date. --review asks only the scenarios last answered wrong.
+    """
+    rng = random.Random(seed)
+    pool = sorted(bank.with_topics(list(settings.topics)), key=lambda s: s.id)
+    now = progress.session + 1  # the session this quiz will be
+    if settings.review:
+        missed = progress.missed()
+        chosen = [s for s in pool if s.id in missed]
+        chosen.sort(key=lambda s: missed.index(s.id))
+        if settings.seed is not None:
+            rng.shuffle(chosen)
+        return chosen[: settings.count]
+    if settings.seed is not None:
+        rng.shuffle(pool)
+        return pool[: settings.count]
+    rng.shuffle(pool)
+    due = [s for s in pool if progress.is_due(s.id, now)]
+    unseen = [s for s in pool if s.id not in progress.cards]
+    later = [s for s in pool if s.id in progress.cards and not progress.is_due(s.id, now)]
+    due.sort(key=lambda s: progress.cards[s.id].box)
+    later.sort(key=lambda s: progress.cards[s.id].due)
+    return (due + unseen + later)[: settings.count]
+
+
+def make_question(scenario: Scenario, bank: Bank, ruleset: RuleSet, seed: int) -> QuizQuestion:
+    solution = solve(scenario, ruleset)
+    # A string seed hashes the same in every process, so options are stable for a seed.
+    rng = random.Random(f"{seed}:{scenario.id}")
+    options, correct = build_options(solution, bank, ruleset, rng)
+    prompt = scenario.question or bank.dimensions[scenario.dimension].question
+    return QuizQuestion(scenario, prompt, options, correct, solution)
+
+
+def explain(question: QuizQuestion, picked: Option | None, ruleset: RuleSet) -> Explanation:
+    solution = question.solution
+    rule = ruleset.by_id.get(str(solution.rule))
+    refined = ruleset.by_id.get(rule.refines) if rule is not None and rule.refines else None
+    wrong = picked is not None and picked.key != question.correct.key
+    return Explanation(
+        answer_label=question.correct.label,
+        because=solution.because,
+        rule=solution.rule,
+        rule_title=rule.title if rule else "",
+        source=solution.source,
+        warnings=solution.warnings,
+        refines=(refined.id, refined.title) if refined else None,
+        trap=question.scenario.trap,
+        why_not=why_not(picked, solution, ruleset) if wrong and picked is not None else [],
+    )
+
+
+# --- running a quiz ------------------------------------------------------------------------------
+
+
+def run_quiz(
+    questions: list[QuizQuestion],
+    *,
+    ask: Asker,
+    view: Any,
+    progress: Progress,
+    ruleset: RuleSet,
+    exam: bool,
+    time_limit: float | None,
+    clock: Callable[[], float] = time.monotonic,
+) -> QuizResult:
+    """Ask every question. Practice mode explains after each answer and records it at once; exam
+    mode is timed, silent until the end, and records the whole exam when it is over."""
+    deadline = clock() + time_limit if exam and time_limit else None
+    responses: list[Response] = []
+    timed_out = False
+    for index, question in enumerate(questions):
+        left = deadline - clock() if deadline is not None else None
+        if left is not None and left <= 0:
+            timed_out = True
+            break
+        view.question(index + 1, len(questions), question, left)
+        key = ask(question.prompt, [(o.label, o.key) for o in question.options], deadline)
+        if key is None:
+            timed_out = True
+            break
+        picked = question.option(key)
+        response = Response(question, picked, explain(question, picked, ruleset))
+        responses.append(response)
+        if not exam:
+            progress.record(question.scenario.id, response.is_correct)
+            _save(progress, view)
+            view.feedback(response)
+    if timed_out:
+        view.time_up()
+    for question in questions[len(responses) :]:
+        responses.append(Response(question, None, explain(question, None, ruleset)))
+    result = QuizResult(responses, exam, timed_out)
+    if exam:
+        for response in responses:
+            progress.record(response.question.scenario.id, response.is_correct)
+        _save(progress, view)
+        view.review(responses)
+    return result
+
+
+def _save(progress: Progress, view: Any) -> None:
+    warning = progress.save()
+    if warning:
+        view.warn(warning)
+
+
+def run_command(
+    bank: Bank,
+    ruleset: RuleSet,
+    settings: QuizSettings,
+    *,
+    view: Any,
+    progress: Progress,
+    ask: Asker | None = None,
+) -> int:
+    """The interactive quiz, as `advisor quiz` runs it (tests pass pipe input through `ask`)."""
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
+    scenarios = choose_scenarios(bank, progress, settings, seed)
+    if not scenarios:
+        view.message(
+            "Nothing to review: no scenario is marked as missed."
+            if settings.review
+            else "No scenario matches these topics."
+        )
+        return 0
+    if ask is None:
+        if not sys.stdin.isatty():
+            raise AdvisorError(
+                "advisor quiz asks its questions in a terminal, and stdin is not one;"
+                " `advisor quiz --list --json` prints the scenarios without asking"
+            )
+        from advisor.quiz_prompt import QuestionaryAsker
+
+        ask = QuestionaryAsker()
+    progress.start_session()
+    questions = [make_question(s, bank, ruleset, seed) for s in scenarios]
+    time_limit = None
+    if settings.exam:
+        time_limit = settings.time_limit or SECONDS_PER_QUESTION * len(questions)
+    view.start(len(questions), settings, time_limit, [bank.topic_title(t) for t in settings.topics])
+    result = run_quiz(
+        questions,
+        ask=ask,
+        view=view,
+        progress=progress,
+        ruleset=ruleset,
+        exam=settings.exam,
+        time_limit=time_limit,
+    )
+    view.score(result, result.by_topic(bank))
+    return 0
+
+
+# --- listing and statistics ----------------------------------------------------------------------
+
+
+def list_items(bank: Bank, ruleset: RuleSet, topics: list[str]) -> list[dict[str, Any]]:
+    """Every scenario with its facts, the engine's answer and the explanation (interface.md)."""
+    items = []
+    for scenario in bank.with_topics(topics):
+        solution = solve(scenario, ruleset)
+        explanation = solution.because + (
+            f" (source: {solution.source})" if solution.source else ""
+        )
+        items.append(
+            {
+                "id": scenario.id,
+                "dimension": scenario.dimension,
+                "topics": list(scenario.topics),
+                "story": scenario.story,
+                "question": scenario.question or bank.dimensions[scenario.dimension].question,
+                "facts": scenario.facts,
+                "expected": scenario.expected,
+                "answer": solution.answer,
+                "rule": solution.rule,
+                "explanation": explanation,
+                "source": solution.source,
+                "warnings": solution.warnings,
+                "agrees": solution.agrees,
+                "trap": scenario.trap,
+                "guide_scenarios": list(scenario.guide_scenarios),
+            }
+        )
+    return items
+
+
+def topic_stats(bank: Bank, progress: Progress) -> list[dict[str, Any]]:
+    """Progress by topic, then a total row (topic None)."""
+    groups: list[tuple[str | None, str, list[Scenario]]] = [
+        (t.id, t.title, [s for s in bank.scenarios if t.id in s.topics]) for t in bank.topics
+    ]
+    groups.append((None, "All topics", list(bank.scenarios)))
+    rows = []
+    upcoming = progress.session + 1
+    for topic_id, title, scenarios in groups:
+        cards = [progress.cards[s.id] for s in scenarios if s.id in progress.cards]
+        answers = sum(c.seen for c in cards)
+        correct = sum(c.correct for c in cards)
+        rows.append(
+            {
+                "topic": topic_id,
+                "title": title,
+                "scenarios": len(scenarios),
+                "seen": len(cards),
+                "answers": answers,
+                "correct": correct,
+                "accuracy": round(correct / answers, 3) if answers else None,
+                "missed": sum(c.last_correct is False for c in cards),
+                "mastered": sum(c.box >= MASTERED_BOX for c in cards),
+                "due": sum(progress.is_due(s.id, upcoming) for s in scenarios),
+            }
+        )
+    return rows

@@ -1,0 +1,186 @@
+"""All terminal styling of the quiz (rich, imported when a view is made)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from advisor.quiz import QuizQuestion, QuizResult, QuizSettings, Response
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, math.ceil(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _pct(right: int, total: int) -> str:
+    return f"{round(100 * right / total)}%" if total else "-"
+
+
+class QuizView:
+    """Prints the quiz: stories, feedback, reviews, scores and statistics."""
+
+    def __init__(self, console: Any = None, err_console: Any = None) -> None:
+        from rich.console import Console
+
+        self.console = console or Console(highlight=False)
+        self.err = err_console or Console(stderr=True, highlight=False)
+
+    def _print(self, text: str = "", **kwargs: Any) -> None:
+        self.console.print(text, **kwargs)
+
+    @staticmethod
+    def _esc(text: Any) -> str:
+        from rich.markup import escape
+
+        return escape(str(text))
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"[yellow]advisor: warning:[/yellow] {self._esc(message)}")
+
+    def message(self, text: str) -> None:
+        self._print(self._esc(text))
+
+    def start(
+        self, total: int, settings: QuizSettings, time_limit: float | None, topics: list[str]
+    ) -> None:
+        kind = "Exam" if settings.exam else ("Review" if settings.review else "Practice quiz")
+        about = f" on {', '.join(topics)}" if topics else ""
+        self._print(f"[bold]{kind}[/bold]: {total} question{'s' * (total != 1)}{self._esc(about)}")
+        if time_limit is not None:
+            self._print(
+                f"Time limit {_clock(time_limit)}. No feedback until the end; then the full review."
+            )
+        if settings.seed is not None:
+            self._print(f"[dim]seed {settings.seed}: the same seed gives the same quiz[/dim]")
+
+    def question(
+        self, index: int, total: int, question: QuizQuestion, time_left: float | None
+    ) -> None:
+        scenario = question.scenario
+        left = f" - [bold]{_clock(time_left)} left[/bold]" if time_left is not None else ""
+        self._print()
+        about = self._esc(f"({scenario.dimension}; {', '.join(scenario.topics)})")
+        self._print(f"[bold cyan]Question {index} of {total}[/bold cyan]{left} [dim]{about}[/dim]")
+        self._print(self._esc(scenario.story))
+
+    def feedback(self, response: Response) -> None:
+        if response.is_correct:
+            self._print("[bold green]Right.[/bold green]")
+        else:
+            self._print("[bold red]Wrong.[/bold red]")
+        self._explanation(response)
+
+    def _explanation(self, response: Response) -> None:
+        e = response.explanation
+        self._print(f"  Answer: [bold]{self._esc(e.answer_label)}[/bold]")
+        self._print(f"  Why: {self._esc(e.because)}")
+        rule = self._esc(f"Rule {e.rule} ({e.rule_title}); source: {e.source}")
+        self._print(f"  [dim]{rule}[/dim]")
+        for warning in e.warnings:
+            self._print(f"  [yellow]Note: {self._esc(warning)}[/yellow]")
+        if e.refines:
+            self._print(
+                f"  [dim]This refines the guide's rule {self._esc(e.refines[0])}"
+                f" ({self._esc(e.refines[1])}).[/dim]"
+            )
+        if e.trap:
+            self._print(f"  Trap: {self._esc(e.trap)}")
+        if e.why_not and response.picked is not None:
+            self._print(f"  Why not [bold]{self._esc(response.picked.label)}[/bold]:")
+            for line in e.why_not:
+                self._print(f"    - {self._esc(line)}")
+
+    def time_up(self) -> None:
+        self._print()
+        self._print("[bold red]Time is up.[/bold red] Unanswered questions count as wrong.")
+
+    def review(self, responses: list[Response]) -> None:
+        self._print()
+        self._print("[bold]Review[/bold]")
+        for index, response in enumerate(responses, start=1):
+            question = response.question
+            if response.picked is None:
+                verdict = "[red]not answered[/red]"
+            elif response.is_correct:
+                verdict = "[green]right[/green]"
+            else:
+                verdict = "[red]wrong[/red]"
+            self._print()
+            self._print(
+                f"[bold cyan]{index}. {self._esc(question.scenario.id)}[/bold cyan] - {verdict}"
+            )
+            self._print(self._esc(question.scenario.story))
+            self._print(f"  {self._esc(question.prompt)}")
+            if response.picked is not None and not response.is_correct:
+                self._print(f"  Your answer: {self._esc(response.picked.label)}")
+            self._explanation(response)
+
+    def score(self, result: QuizResult, by_topic: list[tuple[str, int, int]]) -> None:
+        from rich.table import Table
+
+        self._print()
+        score = f"Score: {result.score}/{result.total} ({_pct(result.score, result.total)})"
+        self._print(f"[bold]{score}[/bold]")
+        table = Table(title="By topic", title_justify="left")
+        for column in ("Topic", "Right", "Asked", "Score"):
+            table.add_column(column, justify="left" if column == "Topic" else "right")
+        for title, right, asked in by_topic:
+            table.add_row(self._esc(title), str(right), str(asked), _pct(right, asked))
+        self.console.print(table)
+
+    def stats(self, rows: list[dict[str, Any]], session: int) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"Quiz progress ({session} quiz session{'s' * (session != 1)})")
+        columns = (
+            "Topic (--topic)",
+            "Scenarios",
+            "Seen",
+            "Answers",
+            "Accuracy",
+            "Missed",
+            "Mastered",
+            "Due",
+        )
+        for column in columns:
+            table.add_column(column, justify="left" if column.startswith("Topic") else "right")
+        for row in rows:
+            accuracy = "-" if row["accuracy"] is None else f"{round(100 * row['accuracy'])}%"
+            style = "bold" if row["topic"] is None else None
+            table.add_row(
+                self._esc(row["topic"] or row["title"]),
+                str(row["scenarios"]),
+                str(row["seen"]),
+                str(row["answers"]),
+                accuracy,
+                str(row["missed"]),
+                str(row["mastered"]),
+                str(row["due"]),
+                style=style,
+            )
+        self.console.print(table)
+        self._print(
+            "[dim]Missed: last answer wrong (practise with --review). Mastered: right three"
+            " times in a row. Due: scheduled for the next quiz.[/dim]"
+        )
+
+    def scenario_list(self, items: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for column in ("id", "dimension", "topics", "engine answer", "rule"):
+            table.add_column(column, overflow="fold")
+        for item in items:
+            answer = ", ".join(f"{k}={v}" for k, v in item["answer"].items())
+            mark = "" if item["agrees"] else " [red](expected differs)[/red]"
+            table.add_row(
+                self._esc(item["id"]),
+                self._esc(item["dimension"]),
+                self._esc(", ".join(item["topics"])),
+                self._esc(answer) + mark,
+                self._esc(item["rule"]),
+            )
+        self.console.print(table)
+        self._print(f"{len(items)} scenarios")

@@ -1,0 +1,439 @@
+"""The engine's answer to a quiz scenario, the options offered, and why each one wins or loses.
+
+Nothing here stores an answer: the correct option is the engine's recommendation for the scenario's
+facts, and distractors are what the engine answers for nearby facts (one answer changed) or what
+rules that also matched would have given. Names of rules, questions and fields come from the data.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.conditions import Atom, compile_condition
+from advisor.engine import Recommendation, recommend
+from advisor.errors import BadAnswers
+from advisor.expressions import is_expression
+from advisor.questions import validate_answers
+from advisor.quiz_bank import TIP_KEY, Bank, Scenario
+from advisor.rules import Rule, RuleSet
+
+# The choice every dimension takes when it does not apply (a value of the public interface): as a
+# distractor it is the least tempting, so it is offered last.
+NOT_APPLICABLE = "not_applicable"
+MAX_OPTIONS = 4
+_LIST_PREVIEW = 4  # values of an `in` test shown before "..."
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a question offers: the projected decision fields and how they read."""
+
+    values: dict[str, Any] = field(hash=False)
+    label: str
+    rules: tuple[str, ...] = ()  # rules that give this option (here or for nearby facts)
+    nearby: tuple[str, Any] | None = None  # one changed answer (id, value) that makes it the answer
+
+    @property
+    def key(self) -> str:
+        return option_key(self.values)
+
+
+@dataclass
+class Solution:
+    """What the engine answers for a scenario, with the rule that decided and its reasons."""
+
+    scenario: Scenario
+    rec: Recommendation
+    answer: dict[str, Any]  # the engine's output projected onto the expected keys
+    rule: str | None
+    because: str
+    source: str
+    warnings: list[str]
+
+    @property
+    def agrees(self) -> bool:
+        return self.answer == self.scenario.expected
+
+
+def option_key(values: Mapping[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def decision_output(rec: Recommendation, dimension: str) -> Any:
+    return rec.decisions.get(dimension, rec.top.get(dimension))
+
+
+def project(output: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    return {key: output.get(key) for key in keys}
+
+
+def solve(scenario: Scenario, ruleset: RuleSet) -> Solution:
+    """Run the engine over the scenario's facts and read the asked dimension."""
+    rec = recommend(scenario.answers, ruleset)
+    output = decision_output(rec, scenario.dimension)
+    if ruleset.decision(scenario.dimension).kind == "multi":
+        wanted = scenario.expected[TIP_KEY]
+        hit = next((item for item in output if item["id"] == wanted), None)
+        chosen = hit or (output[0] if output else None)
+        if chosen is None:
+            return Solution(scenario, rec, {TIP_KEY: None}, None, "No tip applies here.", "", [])
+        return Solution(
+            scenario,
+            rec,
+            {TIP_KEY: chosen["id"]},
+            chosen["rule"],
+            chosen["text"],
+            chosen["source"],
+            [],
+        )
+    return Solution(
+        scenario,
+        rec,
+        project(output, list(scenario.expected)),
+        output["rule"],
+        output["because"],
+        output["source"],
+        list(output.get("warnings", [])),
+    )
+
+
+# --- options -------------------------------------------------------------------------------------
+
+
+def option_label(values: Mapping[str, Any], dimension: str, bank: Bank, ruleset: RuleSet) -> str:
+    """How an option reads (choice labels and field formats: rules/scenarios/_dimensions.yaml)."""
+    if TIP_KEY in values:
+        rule = _tip_rule(ruleset, dimension, values[TIP_KEY])
+        return rule.title if rule else str(values[TIP_KEY])
+    spec = bank.dimensions[dimension]
+    labels = spec.labels
+    choice = values.get("choice")
+    list_field = spec.label_field
+    items = values.get(list_field) if list_field else None
+    if isinstance(items, list) and items:
+        names = [labels.get(str(item), str(item)) for item in items]
+        head = " + ".join([names[0], *(_lower_first(name) for name in names[1:])])
+    else:
+        head = labels.get(str(choice), str(choice))
+    parts = [head]
+    for key, value in values.items():
+        if key in ("choice", list_field) or value in (None, [], ""):
+            continue
+        template = bank.field_formats.get(key, key.replace("_", " ") + " {value}")
+        parts.append(template.format(value=value))
+    return ", ".join(parts)
+
+
+def _lower_first(text: str) -> str:
+    """'Pruning' -> 'pruning' inside a list; 'TensorRT' and 'TensorFlow Lite' stay as they are."""
+    word = text.split(" ")[0]
+    return text[:1].lower() + text[1:] if word[1:] == word[1:].lower() else text
+
+
+def _tip_rule(ruleset: RuleSet, dimension: str, tip: Any) -> Rule | None:
+    return next((r for r in ruleset.rules[dimension] if r.then.get(TIP_KEY) == tip), None)
+
+
+def _option_keys(solution: Solution, bank: Bank, ruleset: RuleSet) -> list[str]:
+    """The fields an option is made of: the expected ones, plus the dimension's label field."""
+    keys = list(solution.scenario.expected)
+    list_field = bank.dimensions[solution.scenario.dimension].label_field
+    outputs = {k for rule in ruleset.rules[solution.scenario.dimension] for k in rule.then}
+    if list_field and list_field in outputs and list_field not in keys:
+        keys.append(list_field)
+    return keys
+
+
+def _static_projection(rule: Rule, keys: list[str]) -> dict[str, Any] | None:
+    """A rule's output on `keys` when none of them is computed (None when one is)."""
+    values = {}
+    for key in keys:
+        raw = rule.then.get(key)
+        if is_expression(raw):
+            return None
+        values[key] = raw
+    return values
+
+
+@dataclass
+class _Candidate:
+    values: dict[str, Any]
+    tier: int
+    count: int = 0
+    rules: set[str] = field(default_factory=set)
+    # (rule, answer id, value) for each nearby answer set that gives this option
+    hits: list[tuple[str, str, Any]] = field(default_factory=list)
+
+
+def build_options(
+    solution: Solution, bank: Bank, ruleset: RuleSet, rng: random.Random, limit: int = MAX_OPTIONS
+) -> tuple[list[Option], Option]:
+    """The options of a question (shuffled by `rng`) and the correct one (the engine's answer)."""
+    scenario = solution.scenario
+    if ruleset.decision(scenario.dimension).kind == "multi":
+        return _tip_options(solution, bank, ruleset, rng, limit)
+    keys = _option_keys(solution, bank, ruleset)
+    output = decision_output(solution.rec, scenario.dimension)
+    correct_values = project(output, keys)
+    correct = Option(
+        correct_values,
+        option_label(correct_values, scenario.dimension, bank, ruleset),
+        (str(solution.rule),),
+    )
+    expected_keys = list(scenario.expected)
+    answer = project(correct_values, expected_keys)
+    candidates: dict[str, _Candidate] = {}
+
+    def add(
+        values: dict[str, Any], tier: int, rule: str | None, nearby: tuple[str, Any] | None = None
+    ) -> None:
+        if project(values, expected_keys) == answer:
+            return  # the same answer to what is asked: not a distractor
+        if values.get("choice") == answer.get("choice") and any(
+            values.get(k) is None for k in expected_keys
+        ):
+            return  # e.g. "AutoML" without the budget the question asks about
+        if values.get("choice") == NOT_APPLICABLE and answer.get("choice") != NOT_APPLICABLE:
+            tier = max(tier, 4)
+        key = option_key(values)
+        cand = candidates.setdefault(key, _Candidate(values, tier))
+        cand.tier = min(cand.tier, tier)
+        cand.count += 1
+        if rule:
+            cand.rules.add(rule)
+            if nearby is not None:
+                cand.hits.append((rule, *nearby))
+
+    # Rules that matched here but lost on priority: the answer a hasty reader gives.
+    for step in solution.rec.trace:
+        if step["decision"] != scenario.dimension:
+            continue
+        for considered in step["considered"]:
+            if considered["matched"] and considered["rule"] != step["winner"]:
+                rule = ruleset.by_id[considered["rule"]]
+                values = _static_projection(rule, keys)
+                if values is not None:
+                    add(values, 0 if rule.when not in (None, {}) else 3, rule.id)
+    # What the engine answers when one fact changes.
+    for fact, value, answers in nearby_answers(scenario.answers, ruleset):
+        out = decision_output(recommend(answers, ruleset), scenario.dimension)
+        values = project(out, keys)
+        tier = 1 if values.get("choice") == answer.get("choice") else 2
+        add(values, tier, out["rule"], (fact, value))
+    # What every rule gives where its output is fixed, then any choice no rule gives on its own.
+    for rule in ruleset.rules[scenario.dimension]:
+        values = _static_projection(rule, keys)
+        if values is not None:
+            add(values, 3, rule.id)
+    given = {r.choice for r in ruleset.rules[scenario.dimension]}
+    for choice in ruleset.decision(scenario.dimension).choices:
+        if choice not in given:
+            add({key: (choice if key == "choice" else None) for key in keys}, 3, None)
+
+    # Most plausible first: a rule that matched; the same choice with another detail; then answers
+    # of rules whose priority lies near the winner's (neighbours in the decision tree).
+    winner_priority = ruleset.by_id[str(solution.rule)].priority
+
+    def gap(rule_id: str) -> int:
+        return abs(ruleset.by_id[rule_id].priority - winner_priority)
+
+    def distance(cand: _Candidate) -> int:
+        return min((gap(r) for r in cand.rules), default=10**6)
+
+    def nearby(cand: _Candidate) -> tuple[str, Any] | None:
+        # The closest rule's change, preferring an answer the scenario states.
+        hits = sorted(cand.hits, key=lambda h: (gap(h[0]), h[1] not in scenario.facts))
+        return (hits[0][1], hits[0][2]) if hits else None
+
+    chosen: list[Option] = []
+    labels = {correct.label}
+    ranked = sorted(
+        candidates.values(),
+        key=lambda c: (c.tier, distance(c), -c.count, option_key(c.values)),
+    )
+    for cand in ranked:
+        label = option_label(cand.values, scenario.dimension, bank, ruleset)
+        if label in labels:
+            continue
+        labels.add(label)
+        chosen.append(Option(cand.values, label, tuple(sorted(cand.rules)), nearby(cand)))
+        if len(chosen) == limit - 1:
+            break
+    options = [correct, *chosen]
+    rng.shuffle(options)
+    return options, correct
+
+
+def _tip_options(
+    solution: Solution, bank: Bank, ruleset: RuleSet, rng: random.Random, limit: int
+) -> tuple[list[Option], Option]:
+    dimension = solution.scenario.dimension
+    applies = {item["id"] for item in decision_output(solution.rec, dimension)}
+    correct_values = dict(solution.answer)
+    correct = Option(
+        correct_values,
+        option_label(correct_values, dimension, bank, ruleset),
+        (str(solution.rule),),
+    )
+    counts: dict[str, int] = {}
+    for _fact, _value, answers in nearby_answers(solution.scenario.answers, ruleset):
+        for item in decision_output(recommend(answers, ruleset), dimension):
+            if item["id"] not in applies:
+                counts[item["id"]] = counts.get(item["id"], 0) + 1
+    tips: dict[str, Rule] = {}
+    for rule in ruleset.rules[dimension]:
+        tips.setdefault(str(rule.then.get(TIP_KEY)), rule)
+    others = [tip for tip in tips if tip not in applies]
+    others.sort(key=lambda tip: (0 if counts.get(tip) else 1, -counts.get(tip, 0), tip))
+    chosen = [
+        Option({TIP_KEY: tip}, tips[tip].title, (tips[tip].id,)) for tip in others[: limit - 1]
+    ]
+    options = [correct, *chosen]
+    rng.shuffle(options)
+    return options, correct
+
+
+def nearby_answers(
+    answers: Mapping[str, Any], ruleset: RuleSet
+) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """Valid answers that differ from `answers` in one fact some rule reads.
+
+    Choices take every other value, booleans flip, numbers move to just below, at and just above
+    each threshold the rules test (as `advisor rules check` splits the space).
+    """
+    thresholds: dict[str, set[float]] = {}
+    read: set[str] = set()
+    for rules in ruleset.rules.values():
+        for rule in rules:
+            for atom in rule.condition.atoms:
+                read.add(atom.fact)
+                if isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool):
+                    thresholds.setdefault(atom.fact, set()).add(atom.value)
+    for question in ruleset.questions.questions:
+        if question.id not in read:
+            continue
+        current = answers.get(question.id)
+        values: list[Any]
+        if question.type == "choice":
+            values = [v for v in question.values if v != current]
+        elif question.type == "bool":
+            values = [not current]
+        elif question.type in ("int", "float"):
+            values = []
+            for t in sorted(thresholds.get(question.id, ())):
+                near: list[float]
+                if question.type == "int":
+                    near = [int(t) - 1, int(t), int(t) + 1]
+                else:
+                    near = [t / 2, t, t * 2] if t > 0 else [t, 1.0]
+                values += [v for v in near if v != current and v not in values]
+        else:
+            continue
+        for value in values:
+            try:
+                changed = validate_answers({**answers, question.id: value}, ruleset.questions, "")
+            except BadAnswers:
+                continue
+            yield question.id, value, changed
+
+
+# --- explanations --------------------------------------------------------------------------------
+
+
+def facts_at(rec: Recommendation, ruleset: RuleSet, dimension: str) -> dict[str, Any]:
+    """The facts the engine saw when it reached `dimension`: answers plus earlier choices."""
+    facts = dict(rec.answers)
+    for decision in ruleset.decisions:
+        if decision.name == dimension:
+            break
+        if decision.kind == "single":
+            facts[decision.name] = rec.choice(decision.name)
+    return facts
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def describe_atom(atom: Atom) -> str:
+    """An atomic test in words, with long value lists shortened."""
+    symbols = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+    if atom.op in ("in", "not_in"):
+        items = sorted(str(v) for v in atom.value)
+        shown = ", ".join(items[:_LIST_PREVIEW]) + (", ..." if len(items) > _LIST_PREVIEW else "")
+        return f"{atom.fact} {'in' if atom.op == 'in' else 'not in'} [{shown}]"
+    return f"{atom.fact} {symbols[atom.op]} {_value_text(atom.value)}"
+
+
+def unmet(tree: Any, facts: Mapping[str, Any]) -> list[str]:
+    """The parts of a `when` tree that fail for `facts`, each with the value it saw."""
+    if tree in (None, {}) or compile_condition(tree)(facts):
+        return []
+    if "all" in tree:
+        return [part for item in tree["all"] for part in unmet(item, facts)]
+    if "any" in tree:
+        parts = [" and ".join(unmet(item, facts)) for item in tree["any"]]
+        return ["one of: " + "; or ".join(parts)]
+    if "not" in tree:
+        inner = compile_condition(tree["not"])
+        return ["not (" + " and ".join(describe_atom(a) for a in inner.atoms) + ")"]
+    atom = compile_condition(tree).atoms[0]
+    return [f"{describe_atom(atom)} (here {_value_text(facts.get(atom.fact))})"]
+
+
+def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
+    """Why `option` is not the answer here: the rules that would give it, and what stops them."""
+    dimension = solution.scenario.dimension
+    multi = ruleset.decision(dimension).kind == "multi"
+    facts = facts_at(solution.rec, ruleset, dimension)
+    winner = ruleset.by_id.get(str(solution.rule))
+    matched = {
+        c["rule"]
+        for step in solution.rec.trace
+        if step["decision"] == dimension
+        for c in step["considered"]
+        if c["matched"]
+    }
+    ids = set(option.rules)
+    if not ids and "choice" in option.values:
+        ids = {r.id for r in ruleset.rules[dimension] if r.choice == option.values["choice"]}
+    # The rules closest to winning explain best: those that matched, then neighbours in priority.
+    base = winner.priority if winner is not None else 0
+    rules = sorted(
+        (ruleset.by_id[i] for i in ids if i in ruleset.by_id),
+        key=lambda r: (r.id not in matched, abs(r.priority - base), r.id),
+    )
+    lines = []
+    for rule in rules[:2]:
+        if winner is not None and rule.id == winner.id:
+            lines.append(
+                f"{rule.id} decides here too, but with these facts it gives another answer."
+            )
+        elif rule.id in matched and winner is not None:
+            lines.append(
+                f"{rule.id} ({rule.title}) also matches here, but {winner.id} comes first"
+                f" (priority {winner.priority} vs {rule.priority}; the lower number wins)."
+            )
+        else:
+            failing = "; ".join(unmet(rule.when, facts)) or "a condition that does not hold here"
+            verb = "does not apply here: it needs" if multi else "would give it, but it needs"
+            lines.append(f"{rule.id} ({rule.title}) {verb} {failing}.")
+    if option.nearby is not None:
+        fact, value = option.nearby
+        lines.append(
+            f"It would be the answer with {fact} = {_value_text(value)}"
+            f" (here {_value_text(solution.rec.answers.get(fact))})."
+        )
+    if not lines:
+        lines.append("No rule recommends it for these facts.")
+    return lines
