@@ -52,7 +52,20 @@ typecheck: install-test
 bench: install-test
 	$(BIN)/python bench/run.py
 
-xla-venv:
+# Made only when missing (a stamp named by the package list, so a changed list installs again):
+# torch 2.9.0 from PyPI is a CUDA build of several GB. The list is what the generated PyTorch/XLA
+# project's tests import (its trainer, and submit.py's offline dry run).
+XLA_PKGS := torch==2.9.0 torch-xla==2.9.0 numpy==2.4.6 pandas==3.1.1 pyarrow==26.0.1 \
+	fsspec==2026.9.0 gcsfs==2026.10.1 pillow==13.0.0 tensorboard==2.21.0 \
+	cloudml-hypertune==0.1.0.dev6 google-cloud-aiplatform==2.7.0 pytest==9.2.0
+XLA_STAMP := $(XLA_VENV)/.installed-$(shell echo '$(XLA_PKGS)' | cksum | cut -d' ' -f1)
+
+$(XLA_STAMP):
+	test -x $(XLA_VENV)/bin/python || $(PYTHON) -m venv $(XLA_VENV)
+	$(XLA_VENV)/bin/pip install -q $(XLA_PKGS)
+	@touch $@
+
+xla-venv: $(XLA_STAMP)
 
 clean:
 	rm -rf $(VENV) $(XLA_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

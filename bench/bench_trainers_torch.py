@@ -1,0 +1,157 @@
+"""Throughput of the generated PyTorch tabular trainer against a minimal hand-written loop.
+
+Both train the same model (trainer/model.py) on the same data (trainer/data.py) with the same
+batch size, each in its own process; the figure is training samples per second of the last epoch
+(evaluation and checkpoints excluded), best of `--repeats` alternating runs (and the median
+ratio of each pair). Time to first step is measured from process launch to the end of the first
+optimizer step. Prints one JSON line.
+
+    .venv/bin/python bench/bench_trainers_torch.py [--rows 50000] [--device cuda --amp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.gen import render_to  # noqa: E402
+
+# The baseline: the same model and data, a plain loop over shuffled index slices.
+HAND_LOOP = r"""
+import json, sys, time
+import torch
+from trainer import data, model
+from trainer.task import build_parser
+
+args = build_parser().parse_args(sys.argv[1:])
+device = torch.device(args.device if args.device != "auto" else "cpu")
+prepared = data.prepare(args.data, args)
+x, y = (t.to(device) for t in (prepared.train.x, prepared.train.y))
+net = model.build_model(prepared.meta, args).to(device)
+optimizer = torch.optim.AdamW(net.parameters(), lr=args.learning_rate)
+loss_fn = model.loss_function()
+amp = bool(args.amp) and device.type == "cuda"
+scaler = torch.amp.GradScaler(device.type, enabled=amp)
+first = None
+for epoch in range(args.epochs):
+    tick = time.perf_counter()
+    order = torch.randperm(len(y), device=device)
+    steps = len(y) // args.batch_size
+    for i in range(steps):
+        index = order[i * args.batch_size : (i + 1) * args.batch_size]
+        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+            loss = loss_fn(net(x[index]), y[index])
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if first is None:
+            first = time.time()
+    loss.item()
+    seconds = time.perf_counter() - tick
+print(json.dumps({"samples_per_second": steps * args.batch_size / seconds, "first_step": first}))
+"""
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    launched = time.time()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{command} failed:\n{result.stderr[-3000:]}")
+    return launched, result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--batch_size", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--amp", action="store_true", help="float16 autocast (CUDA)")
+    parser.add_argument("--threads", default="", help="OMP_NUM_THREADS for both (default: torch's)")
+    options = parser.parse_args()
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIP_")}
+    if options.threads:
+        env["OMP_NUM_THREADS"] = options.threads
+    with tempfile.TemporaryDirectory() as folder:
+        project = render_to(
+            {"project_name": "bench", "framework": "pytorch", "task": "tabular_classification"},
+            Path(folder),
+        )
+        subprocess.run(
+            [sys.executable, "data/make_sample.py", f"--rows={options.rows}"],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+        (project / "hand_loop.py").write_text(HAND_LOOP)
+        common = [
+            f"--epochs={options.epochs}",
+            f"--batch_size={options.batch_size}",
+            f"--device={options.device}",
+            "--amp" if options.amp else "--no-amp",
+            "--patience=0",
+        ]
+        trainer, hand = [], []
+        for repeat in range(options.repeats):
+            out = project / f"out{repeat}"
+            launched, _ = run(
+                [
+                    sys.executable,
+                    "-m",
+                    "trainer.task",
+                    *common,
+                    f"--model_dir={out / 'model'}",
+                    f"--checkpoint_dir={out / 'checkpoints'}",
+                    f"--tensorboard_dir={out / 'logs'}",
+                ],
+                project,
+                env,
+            )
+            metrics = json.loads((out / "metrics.json").read_text())
+            trainer.append(
+                (metrics["train_samples_per_second"], metrics["first_step_unix_time"] - launched)
+            )
+            launched, stdout = run([sys.executable, "hand_loop.py", *common], project, env)
+            result = json.loads(stdout.strip().splitlines()[-1])
+            hand.append((result["samples_per_second"], result["first_step"] - launched))
+    best_trainer, best_hand = max(t[0] for t in trainer), max(h[0] for h in hand)
+    # Runs alternate, so a pair shares the machine's load at that moment.
+    ratios = sorted(t[0] / h[0] for t, h in zip(trainer, hand, strict=True))
+    import torch
+
+    print(
+        json.dumps(
+            {
+                "bench": "pytorch_tabular_trainer_vs_hand_loop",
+                "device": options.device,
+                "amp": options.amp,
+                "torch": torch.__version__,
+                "threads": options.threads or str(torch.get_num_threads()),
+                "rows": options.rows,
+                "batch_size": options.batch_size,
+                "epochs": options.epochs,
+                "trainer_samples_per_second": round(best_trainer, 1),
+                "hand_loop_samples_per_second": round(best_hand, 1),
+                "ratio": round(best_trainer / best_hand, 3),
+                "median_pair_ratio": round(ratios[len(ratios) // 2], 3),
+                "trainer_time_to_first_step_s": round(min(t[1] for t in trainer), 2),
+                "hand_loop_time_to_first_step_s": round(min(h[1] for h in hand), 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
