@@ -35,7 +35,9 @@ def register(subparsers: Any) -> None:
         "--output", "-o", type=Path, metavar="DIR", help="project folder (default: ./PROJECT_NAME)"
     )
     new.add_argument(
-        "--force", action="store_true", help="write into a non-empty folder (its files are replaced)"
+        "--force",
+        action="store_true",
+        help="write into a non-empty folder (its files are replaced)",
     )
     new.add_argument(
         "--pretend", action="store_true", help="print the files it would write; write nothing"
@@ -140,8 +142,11 @@ def cmd_update(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if not shown:
-        print(f"{args.project}: up to date (answers file refreshed)" if not args.pretend else
-              f"{args.project}: nothing to change")
+        print(
+            f"{args.project}: up to date (answers file refreshed)"
+            if not args.pretend
+            else f"{args.project}: nothing to change"
+        )
     for change in shown:
         print(f"{change.action:>13}  {change.path}  ({describe(change)})")
     conflicts = result.conflicts

@@ -105,7 +105,9 @@ def postprocess(rel: str, text: str) -> str:
         try:
             json.loads(text)
         except ValueError as exc:
-            raise AdvisorError(f"generated {rel} is not valid JSON ({exc}): a template bug") from None
+            raise AdvisorError(
+                f"generated {rel} is not valid JSON ({exc}): a template bug"
+            ) from None
     elif rel.endswith((".yml", ".yaml")):
         import yaml
 
@@ -113,27 +115,36 @@ def postprocess(rel: str, text: str) -> str:
             yaml.safe_load(text)
         except yaml.YAMLError as exc:
             problem = str(exc).splitlines()[0]
-            raise AdvisorError(f"generated {rel} is not valid YAML ({problem}): a template bug") from None
+            raise AdvisorError(
+                f"generated {rel} is not valid YAML ({problem}): a template bug"
+            ) from None
     return text
 
 
 def format_python(rel: str, text: str) -> str:
     """black, as a library (line length 100, like the project's own code), then a parse check."""
-    import black
-
     try:
         ast.parse(text, filename=rel)
     except SyntaxError as exc:
         raise AdvisorError(
             f"generated {rel} is not valid Python (line {exc.lineno}: {exc.msg}): a template bug"
         ) from None
-    mode = black.Mode(line_length=100, target_versions={black.TargetVersion.PY311})
     try:
-        formatted = black.format_str(text, mode=mode)
+        formatted = _black(text)
     except Exception as exc:  # black raises several types; any of them is a template bug
         raise AdvisorError(f"generated {rel} cannot be formatted by black: {exc}") from None
     ast.parse(formatted, filename=rel)
     return formatted
+
+
+@lru_cache(maxsize=512)
+def _black(text: str) -> str:
+    # Cached by content: `update` renders twice, and most files do not change between renders.
+    import black
+    from black.mode import TargetVersion
+
+    mode = black.Mode(line_length=100, target_versions={TargetVersion.PY311})
+    return black.format_str(text, mode=mode)
 
 
 def find_leftovers(files: Mapping[str, str]) -> tuple[str, str, int] | None:
@@ -218,7 +229,9 @@ def read_answers_any(path: Path) -> dict[str, Any]:
     raw = read_answers_file(path)
     if "advisor_version" in raw and "answers" in raw:
         if not isinstance(raw["answers"], Mapping):
-            raise BadAnswers(f"{path}: field 'answers': expected a mapping of question ids to values")
+            raise BadAnswers(
+                f"{path}: field 'answers': expected a mapping of question ids to values"
+            )
         return dict(raw["answers"])
     return raw
 
@@ -297,7 +310,9 @@ def diff_against_disk(files: Mapping[str, str], output: Path) -> str:
             tofile=f"b/{rel}",
         )
         for line in diff:
-            chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+            chunks.append(
+                line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            )
     return "".join(chunks)
 
 
@@ -349,7 +364,9 @@ def write_tree(files: Mapping[str, str], output: Path, *, force: bool = False) -
     if non_empty:
         _check_target(files, output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".advisor-tmp", dir=output.parent))
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".advisor-tmp", dir=output.parent)
+    )
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the project should not be
         for rel, text in files.items():

@@ -26,7 +26,8 @@ class MergeResult:
 
 def _matches(base: list[str], other: list[str]) -> list[tuple[int, int, int]]:
     # autojunk off: blank lines and common boilerplate must still anchor the alignment.
-    return SequenceMatcher(None, base, other, autojunk=False).get_matching_blocks()
+    blocks = SequenceMatcher(None, base, other, autojunk=False).get_matching_blocks()
+    return [(block.a, block.b, block.size) for block in blocks]
 
 
 def _sync_regions(

@@ -75,10 +75,14 @@ def _read_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise AdvisorError(f"{path}: not a text file; move it aside and run the update again") from None
+        raise AdvisorError(
+            f"{path}: not a text file; move it aside and run the update again"
+        ) from None
 
 
-def _merge_file(rel: str, base: str | None, yours: str | None, theirs: str | None) -> tuple[FileChange, str | None, bool]:
+def _merge_file(
+    rel: str, base: str | None, yours: str | None, theirs: str | None
+) -> tuple[FileChange, str | None, bool]:
     """(change, new text or None to remove, whether to write)."""
     if base is None:
         if theirs is None:
@@ -92,14 +96,23 @@ def _merge_file(rel: str, base: str | None, yours: str | None, theirs: str | Non
         note = "you created this file and the template now makes it too"
         return FileChange(rel, action, result.conflicts, note), result.text, True
     if yours is None:
-        note = "the template changed it; not restored" if theirs not in (None, base) else ""
-        return FileChange(rel, "kept-deleted", note=note), None, False
+        if theirs in (None, base):  # nothing new to bring back
+            return FileChange(rel, "unchanged"), None, False
+        return (
+            FileChange(rel, "kept-deleted", note="the template changed it; not restored"),
+            None,
+            False,
+        )
     if theirs is None:
         if yours == base:
             return FileChange(rel, "removed"), None, True
-        return FileChange(rel, "kept", note="the template dropped it; you had edited it"), yours, False
-    if theirs == base or yours == theirs:
-        return FileChange(rel, "unchanged" if yours == base else "kept"), yours, False
+        return (
+            FileChange(rel, "kept", note="the template dropped it; you had edited it"),
+            yours,
+            False,
+        )
+    if theirs == base or yours == theirs:  # the template brings nothing new to this file
+        return FileChange(rel, "unchanged"), yours, False
     if yours == base:
         return FileChange(rel, "updated"), theirs, True
     result = merge3(base, yours, theirs)
@@ -194,4 +207,3 @@ def describe(change: FileChange) -> str:
 
 def changed(changes: Sequence[FileChange]) -> list[FileChange]:
     return [c for c in changes if c.action != "unchanged"]
-

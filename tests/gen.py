@@ -1,4 +1,8 @@
-"""Test helper: render a project for some answers into a folder (no CLI involved)."""
+"""Test helper: generate a project for some answers into a folder, through the real pipeline.
+
+`render_to` runs what `advisor new` runs (validation, engine, rendering, black, parse checks,
+`.advisor-answers.yml`, the atomic move into place), so every stack's tests exercise it.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor.engine import Recommendation, default_ruleset, recommend
+from advisor.generate import generate_project
 from advisor.questions import validate_answers
-from advisor.render import render_project
 
 
 def recommendation_for(answers: Mapping[str, Any]) -> Recommendation:
@@ -17,10 +21,6 @@ def recommendation_for(answers: Mapping[str, Any]) -> Recommendation:
 
 
 def render_to(answers: Mapping[str, Any], dest: Path) -> Path:
-    """Render the project for `answers` into `dest` and return it."""
-    files = render_project(recommendation_for(answers))
-    for rel, text in files.items():
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+    """Generate the project for `answers` into `dest` (created, or written into) and return it."""
+    generate_project(dict(answers), dest, force=True, origin="test")
     return dest
