@@ -22,6 +22,12 @@ def read_answers_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise BadAnswers(f"{path}: an answers file must be a mapping of question ids to values")
+    if "advisor_version" in data and "answers" in data:  # a generated project's record
+        data = data["answers"]
+        if not isinstance(data, Mapping):
+            raise BadAnswers(
+                f"{path}: field 'answers': expected a mapping of question ids to values"
+            )
     return {str(key): value for key, value in data.items()}
 
 

@@ -224,16 +224,8 @@ def read_project_answers(project_dir: Path) -> dict[str, Any]:
 def read_answers_any(path: Path) -> dict[str, Any]:
     """An answers file, or a generated project's `.advisor-answers.yml` (its `answers` mapping)."""
     from advisor.answers_io import read_answers_file
-    from advisor.errors import BadAnswers
 
-    raw = read_answers_file(path)
-    if "advisor_version" in raw and "answers" in raw:
-        if not isinstance(raw["answers"], Mapping):
-            raise BadAnswers(
-                f"{path}: field 'answers': expected a mapping of question ids to values"
-            )
-        return dict(raw["answers"])
-    return raw
+    return read_answers_file(path)  # it unwraps a project's record
 
 
 def load_answers_any(path: Path | None, overrides: Sequence[str] = ()) -> dict[str, Any]:

@@ -170,13 +170,7 @@ def test_answers_file_leaves_only_the_open_questions(
         "How costly is one training trial?",
         "Where will the model serve predictions?",
         "On what hardware will inference run?",
-        "Required model-size cut, in percent",
-        "Latency budget per prediction, in milliseconds",
-        "Accuracy drop you can tolerate from compression, in percentage points",
-        "Can the model be retrained (needed for quantization-aware training, pruning,"
-        " distillation)?",
-        "What matters most when optimizing the model?",
-        "Is the model already quantized to int8?",
+        # no compression questions: a scikit-learn model is not compressed
         "Google Cloud project id",
         "Region",
         "Cloud Storage bucket for staging and outputs",
