@@ -3,7 +3,7 @@
 templates/stacks.yaml maps recommendations to stacks (first match wins). A project is
 templates/common/ overlaid by templates/<stack>/ (the stack's file wins on the same path).
 Files ending in `.j2` are rendered with StrictUndefined and lose the suffix; other files are
-copied. Names starting with `_` are partials for `{% include %}`/`{% import %}` and are not
+copied. Names starting with one `_` (not dunders like `__init__.py`) are partials for `{% include %}`/`{% import %}` and are not
 written; a rendered file that is empty (only whitespace) is not written either, which is how a
 template makes itself conditional.
 """
@@ -138,13 +138,18 @@ def _environment(search_path: list[Path]) -> Any:
     return env
 
 
+def _is_partial(name: str) -> bool:
+    """`_x.j2` is a partial; dunder names (`__init__.py`) are real files."""
+    return name.startswith("_") and not name.startswith("__")
+
+
 def _template_files(folder: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     if not folder.is_dir():
         return files
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_dir() or any(part.startswith("_") for part in rel.parts):
+        if path.is_dir() or any(_is_partial(part) for part in rel.parts):
             continue
         if "__pycache__" in rel.parts or path.suffix == ".pyc":
             continue
