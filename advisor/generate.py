@@ -68,7 +68,9 @@ def rules_version(root: Path | None = None) -> str:
     """A short content hash of the rules folder, so a project records which rules made it."""
     root = root or rules_dir()
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    # The quiz bank (scenarios/) does not change what a project is; leave it out of the hash.
+    skip = {"__pycache__", "scenarios"}
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not skip & set(p.parts)):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

@@ -4,8 +4,8 @@ templates/stacks.yaml maps recommendations to stacks (first match wins). A proje
 templates/common/ overlaid by templates/<stack>/ (the stack's file wins on the same path).
 Files ending in `.j2` are rendered with StrictUndefined and lose the suffix; other files are
 copied. Names starting with one `_` (not dunders like `__init__.py`) are partials for
-`{% include %}`/`{% import %}` and are not written; a rendered file that is empty (only whitespace) is not written either, which is how a
-template makes itself conditional.
+`{% include %}`/`{% import %}` and are not written; a rendered file that is empty (only
+whitespace) is not written either, which is how a template makes itself conditional.
 """
 
 from __future__ import annotations

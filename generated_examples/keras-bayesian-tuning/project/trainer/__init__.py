@@ -1,0 +1,1 @@
+"""The training package: `python -m trainer.task`."""

@@ -1,0 +1,206 @@
+"""Reading the training data, splitting it and turning it into the model's inputs.
+
+`--data` is a CSV or Parquet file, a folder of them or a glob, on a local disk or Cloud Storage
+(gs://, read through gcsfs with the job's service account on Vertex AI and Application Default
+Credentials elsewhere).
+Every column but the label is a feature: numeric columns as they are, other columns one-hot
+encoded over the categories seen in training.
+
+`prepare()` returns the split arrays and the preprocessing metadata (saved as
+preprocessing.json beside the model); `load_arrays()` gives the arrays in the model's input form
+(tests and the compression step use it); `make_dataset()` builds the tf.data pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = str(ROOT / "data/sample.csv")
+LABEL = "demand"
+CLASSIFICATION = False
+VALIDATION_FRACTION = 0.2
+SEED = 42
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+# Categories kept per column (the most frequent); the rest share one "other" slot.
+MAX_CATEGORIES = 100
+
+
+class DataError(Exception):
+    """Unusable input data: the trainer reports it with exit code 2 and no traceback."""
+
+
+@dataclass
+class Split:
+    """Train and validation arrays in the model's input form, and how they were made."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    meta: dict[str, Any]
+
+
+def source_files(path: str) -> list[str]:
+    """The table files behind `path`: the file itself, every table of a folder, or a glob."""
+    import fsspec
+
+    try:
+        fs, _, found = fsspec.get_fs_token_paths(path)
+        files: list[str] = []
+        for item in found:
+            if fs.isdir(item):
+                files += sorted(p for p in fs.find(item) if p.endswith(TABLE_SUFFIXES))
+            elif fs.exists(item):
+                files.append(item)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})") from None
+    if not files:
+        raise DataError(f"{path}: no such file (pass --data with a CSV or Parquet file, or gs://)")
+    return [fs.unstrip_protocol(f) if "://" in path else f for f in files]
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """Every table behind `path`, concatenated (Parquet by extension, CSV otherwise)."""
+    import fsspec
+
+    frames = []
+    for name in source_files(path):
+        try:
+            with fsspec.open(name, "rb") as handle:
+                if name.endswith((".parquet", ".pq")):
+                    frames.append(pd.read_parquet(handle))
+                else:
+                    frames.append(pd.read_csv(handle))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise DataError(f"{name}: not a readable CSV or Parquet table ({exc})") from None
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if frame.empty:
+        raise DataError(f"{path}: the table has no rows")
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, path: str, *names: str) -> None:
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        columns = ", ".join(repr(str(c)) for c in frame.columns)
+        raise DataError(
+            f"{path}: no column {missing[0]!r} (the columns are: {columns}); "
+            "rename a column, or name the label column with --label_column"
+        )
+
+
+def shuffled_split(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the train and validation parts: the same on every worker (fixed seed)."""
+    order = np.random.default_rng(SEED).permutation(n)
+    n_val = max(1, int(round(n * VALIDATION_FRACTION)))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def fit_preprocessing(train: pd.DataFrame, label: str) -> dict[str, Any]:
+    """Which columns are numeric or categorical, the fill values and the category lists."""
+    features = [c for c in train.columns if c != label]
+    if not features:
+        raise DataError(f"the table has only the label column {label!r}; add feature columns")
+    numeric: dict[str, float] = {}
+    categorical: dict[str, list[str]] = {}
+    for column in features:
+        values = train[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            median = pd.to_numeric(values, errors="coerce").median()
+            numeric[str(column)] = 0.0 if pd.isna(median) else float(median)
+        else:
+            counts = values.dropna().astype(str).value_counts()
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            categorical[str(column)] = [name for name, _ in ranked[:MAX_CATEGORIES]]
+    return {"features": [str(c) for c in features], "numeric": numeric, "categorical": categorical}
+
+
+def transform(frame: pd.DataFrame, meta: dict[str, Any]) -> np.ndarray:
+    """The model's input matrix: numeric columns (missing values filled with the training
+    median), then for each categorical column one slot per known category plus one for
+    anything else (unseen or missing)."""
+    frame = frame.rename(columns=str)
+    parts = []
+    for column, fill in meta["numeric"].items():
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float).fillna(fill)
+        parts.append(values.to_numpy(dtype=np.float32)[:, None])
+    for column, categories in meta["categorical"].items():
+        index = {name: i for i, name in enumerate(categories)}
+        codes = np.array(
+            [
+                index.get(str(v), len(categories)) if not pd.isna(v) else len(categories)
+                for v in frame[column]
+            ],
+            dtype=np.int64,
+        )
+        parts.append(np.eye(len(categories) + 1, dtype=np.float32)[codes])
+    return np.concatenate(parts, axis=1)
+
+
+def column_names(meta: dict[str, Any]) -> list[str]:
+    """The name of each input column of the model, in order."""
+    names = list(meta["numeric"])
+    for column, categories in meta["categorical"].items():
+        names += [f"{column}={name}" for name in categories] + [f"{column}=<other>"]
+    return names
+
+
+def prepare(path: str = DEFAULT_DATA, label: str = LABEL, **_: Any) -> Split:
+    frame = read_table(path)
+    require_columns(frame, path, label)
+    frame = frame[frame[label].notna()].reset_index(drop=True)
+    if len(frame) < 10:
+        raise DataError(f"{path}: {len(frame)} labelled rows; at least 10 are needed")
+    train_rows, val_rows = shuffled_split(len(frame))
+    train, val = frame.iloc[train_rows], frame.iloc[val_rows]
+    meta = fit_preprocessing(train, label)
+    x_train, x_val = transform(train, meta), transform(val, meta)
+    meta["columns"] = column_names(meta)
+    # Normalization statistics of the input matrix: the model's first layer applies them.
+    meta["mean"] = x_train.mean(axis=0).tolist()
+    meta["variance"] = x_train.var(axis=0).tolist()
+    try:
+        y_train = train[label].to_numpy(dtype=np.float32)
+        y_val = val[label].to_numpy(dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: column {label!r} must be numeric for regression") from None
+    meta["target_mean"] = float(y_train.mean())
+    meta["target_std"] = float(y_train.std()) or 1.0
+    meta["label"] = label
+    return Split(x_train, y_train, x_val, y_val, meta)
+
+
+def load_arrays(
+    path: str = DEFAULT_DATA, **options: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) in the model's input form;
+    `options` are the data flags of trainer.task (none)."""
+    split = prepare(path, **options)
+    return split.x_train, split.y_train, split.x_val, split.y_val
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    meta: dict[str, Any],
+    batch_size: int,
+    *,
+    shuffle: bool,
+    drop_remainder: bool = False,
+    seed: int = SEED,
+) -> Any:
+    """A batched, prefetching tf.data pipeline over (inputs, targets)."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        # A fixed seed gives every worker the same order, which sharding relies on.
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(tf.data.AUTOTUNE)

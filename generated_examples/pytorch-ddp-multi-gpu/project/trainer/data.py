@@ -1,0 +1,244 @@
+"""Input pipeline: image classification (a small CNN).
+
+Reads CSV or Parquet from a local path or gs:// (pandas through fsspec/gcsfs). A glob such as
+gs://bucket/data/train-*.csv reads every matching file, as Vertex AI managed datasets write shards.
+`prepare` returns the training and validation datasets plus the metadata the model is built from
+(and that serving needs, saved next to the model as preprocessing.json); `load_arrays` returns the
+same data as numpy arrays already in the model's input form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, DistributedSampler, RandomSampler, Sampler, SequentialSampler
+
+DEFAULT_DATA = "data/sample.csv"
+TARGET = "label"
+IMAGE_COLUMN = "image"
+VAL_FRACTION = 0.2
+SPLIT_SEED = 42
+
+
+class DataError(ValueError):
+    """The data does not fit the task (a missing column, too few rows)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data flags (none of them is tuned)."""
+    parser.add_argument("--target", default=TARGET, help="column to predict")
+    parser.add_argument("--val_fraction", type=float, default=VAL_FRACTION)
+    parser.add_argument("--image_size", type=int, default=32, help="images are resized to this")
+
+
+def default_options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return parser.parse_args([])
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """One DataFrame from a CSV or Parquet file, or from every file that a glob matches."""
+    files = fsspec.open_files(path, mode="rb")
+    if not files:
+        raise FileNotFoundError(f"no data file matches {path}")
+    frames = []
+    for opened in files:
+        with opened as handle:
+            if opened.path.endswith((".parquet", ".pq")):
+                frames.append(pd.read_parquet(handle))
+            else:
+                frames.append(pd.read_csv(handle))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _require(frame: pd.DataFrame, columns: list[str], path: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
+
+
+def _split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed shuffled split, the same on every worker and every restart."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    n_val = max(1, int(round(n * val_fraction)))
+    return order[n_val:], order[:n_val]
+
+
+class InMemoryDataset(Dataset):
+    """Tensors held in memory, indexed with a whole batch of indices at once.
+
+    Gathering a batch with one indexing operation instead of collating single rows keeps the input
+    pipeline from costing more than the model on small, fast models (see BatchIndexSampler).
+    """
+
+    batched = True
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x = torch.from_numpy(np.ascontiguousarray(x))
+        self.y = torch.from_numpy(np.ascontiguousarray(y))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[index], self.y[index]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x.numpy(), self.y.numpy()
+
+
+def load_image(uri: str, size: int) -> np.ndarray:
+    """An image file (local or gs://) as float32 CHW in [0, 1], RGB, resized to size x size."""
+    with fsspec.open(uri, "rb") as handle:
+        image = Image.open(handle).convert("RGB").resize((size, size), Image.BILINEAR)
+    return np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0
+
+
+class ImageFiles(Dataset):
+    """Decodes one image per item, so DataLoader workers decode in parallel."""
+
+    batched = False
+
+    def __init__(self, uris: list[str], labels: np.ndarray, size: int) -> None:
+        self.uris, self.labels, self.size = uris, labels, size
+
+    def __len__(self) -> int:
+        return len(self.uris)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = torch.from_numpy(load_image(self.uris[index], self.size))
+        return image, torch.tensor(self.labels[index])
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        images = [load_image(uri, self.size) for uri in self.uris]
+        shape = (0, 3, self.size, self.size)
+        return (np.stack(images) if images else np.zeros(shape, np.float32)), self.labels
+
+
+@dataclass
+class Prepared:
+    train: Dataset
+    val: Dataset
+    meta: dict[str, Any]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        x_train, y_train = self.train.arrays()  # type: ignore[attr-defined]
+        x_val, y_val = self.val.arrays()  # type: ignore[attr-defined]
+        return x_train, y_train, x_val, y_val
+
+
+def prepare(path: str = DEFAULT_DATA, options: argparse.Namespace | None = None) -> Prepared:
+    """A table of image paths (relative to its folder, absolute or gs://) and their labels."""
+    opts = options or default_options()
+    frame = read_table(path)
+    _require(frame, [IMAGE_COLUMN, opts.target], path)
+    frame = frame.dropna(subset=[IMAGE_COLUMN, opts.target]).reset_index(drop=True)
+    folder = posixpath.dirname(path)
+    uris = [
+        u if "://" in u or u.startswith("/") else posixpath.join(folder, u)
+        for u in frame[IMAGE_COLUMN].astype(str)
+    ]
+    classes = sorted(frame[opts.target].unique().tolist())
+    index = {c: i for i, c in enumerate(classes)}
+    y = frame[opts.target].map(index).to_numpy(np.int64)
+    train_idx, val_idx = _split_indices(len(frame), opts.val_fraction)
+    meta: dict[str, Any] = {
+        "family": "image",
+        "target": opts.target,
+        "classes": [c.item() if hasattr(c, "item") else c for c in classes],
+        "num_classes": len(classes),
+        "image_size": opts.image_size,
+        "input": "float32 RGB images, N x 3 x H x W, values in [0, 1]",
+    }
+    return Prepared(
+        ImageFiles([uris[i] for i in train_idx], y[train_idx], opts.image_size),
+        ImageFiles([uris[i] for i in val_idx], y[val_idx], opts.image_size),
+        meta,
+    )
+
+
+def load_arrays(
+    path: str = DEFAULT_DATA, options: argparse.Namespace | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) as numpy arrays in the model's input form."""
+    return prepare(path, options).arrays()
+
+
+class BatchIndexSampler(Sampler):
+    """Yields whole batches of indices (a tensor each) drawn from another sampler's order.
+
+    With it the DataLoader asks an in-memory dataset for a batch in one call. The base sampler is a
+    DistributedSampler under DDP, so each process still sees its own shard; set_epoch reshuffles.
+    """
+
+    def __init__(self, base: Sampler, batch_size: int, drop_last: bool = False) -> None:
+        self.base, self.batch_size, self.drop_last = base, batch_size, drop_last
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        order = torch.as_tensor(list(self.base), dtype=torch.int64)
+        stop = len(order) - (len(order) % self.batch_size if self.drop_last else 0)
+        for start in range(0, stop, self.batch_size):
+            yield order[start : start + self.batch_size]
+
+    def __len__(self) -> int:
+        n = len(self.base)  # type: ignore[arg-type]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.base, "set_epoch"):
+            self.base.set_epoch(epoch)
+
+
+def set_epoch(loader: torch.utils.data.DataLoader, epoch: int) -> None:
+    """Reshuffle (differently on every epoch, identically on every process)."""
+    if hasattr(loader.sampler, "set_epoch"):
+        loader.sampler.set_epoch(epoch)
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    train: bool,
+    rank: int = 0,
+    world_size: int = 1,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    seed: int = 0,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader that shards across processes, shuffles training data and prefetches.
+
+    Workers stay alive between epochs (persistent_workers): no start-up cost every epoch.
+    """
+    base: Sampler
+    if world_size > 1:
+        base = DistributedSampler(
+            dataset, num_replicas=world_size, rank=rank, shuffle=train, seed=seed, drop_last=train
+        )
+    elif train:
+        base = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
+    else:
+        base = SequentialSampler(dataset)
+    workers = dict(
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        prefetch_factor=4 if num_workers > 0 else None,
+    )
+    # A last training batch of a few rows gives noisy steps (and BatchNorm fails on one row).
+    drop_last = train and len(dataset) > batch_size  # type: ignore[arg-type]
+    if getattr(dataset, "batched", False):
+        sampler = BatchIndexSampler(base, batch_size, drop_last)
+        return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, **workers)
+    return torch.utils.data.DataLoader(
+        dataset, sampler=base, batch_size=batch_size, drop_last=drop_last, **workers
+    )
