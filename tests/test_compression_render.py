@@ -34,6 +34,7 @@ OPTIMIZE_FILES = {
         "tests/test_optimize.py",
     ],
 }
+OPTIMIZE_FILES["pytorch_lightning"] = OPTIMIZE_FILES["pytorch"]  # the shared _torch/optimize/
 # answers -> the steps the engine chooses (the same for both frameworks)
 CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({"deployment_target": "edge", "size_reduction_pct": 80},
@@ -75,7 +76,7 @@ def constants(path: Path) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("framework", ["tensorflow", "pytorch"])
+@pytest.mark.parametrize("framework", ["tensorflow", "pytorch", "pytorch_lightning"])
 @pytest.mark.parametrize("extra", [{}, {"deployment_target": "batch"}])
 def test_no_compression_renders_no_optimize_step(
     tmp_path: Path, framework: str, extra: dict
@@ -88,7 +89,7 @@ def test_no_compression_renders_no_optimize_step(
     assert "optimize" not in (project / "Makefile").read_text()
 
 
-@pytest.mark.parametrize("framework", ["tensorflow", "pytorch"])
+@pytest.mark.parametrize("framework", ["tensorflow", "pytorch", "pytorch_lightning"])
 @pytest.mark.parametrize(("extra", "steps"), CASES)
 def test_the_steps_and_targets_are_rendered(
     tmp_path: Path, framework: str, extra: dict, steps: list[str]
@@ -118,7 +119,7 @@ def test_the_steps_and_targets_are_rendered(
     assert "$(PYTHON) -m trainer.optimize" in (project / "Makefile").read_text()
 
 
-@pytest.mark.parametrize("framework", ["tensorflow", "pytorch"])
+@pytest.mark.parametrize("framework", ["tensorflow", "pytorch", "pytorch_lightning"])
 def test_generated_optimize_code_is_clean(tmp_path: Path, framework: str) -> None:
     project = render_to(
         answers(framework, deployment_target="edge", size_reduction_pct=80), tmp_path
