@@ -28,9 +28,17 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# The main job end to end: recommend, generate the project, then train it on its bundled sample
+# data, run its own tests and print the Vertex AI request it would submit (no credentials needed).
+DEMO := out/churn-sklearn
 demo: $(VENV)/.installed
 	$(BIN)/advisor recommend --answers examples/sql-team-bigquery.yml
 	$(BIN)/advisor recommend --answers examples/tabular-sklearn.yml
+	$(BIN)/advisor new --answers examples/tabular-sklearn.yml --output $(DEMO) --force
+	test -x $(DEMO)/.venv/bin/python || $(PYTHON) -m venv $(DEMO)/.venv
+	$(DEMO)/.venv/bin/pip install -q -r $(DEMO)/requirements.txt
+	$(MAKE) -C $(DEMO) train test PYTHON=.venv/bin/python
+	$(MAKE) -s -C $(DEMO) dry-run PYTHON=.venv/bin/python
 
 test: install-test xla-venv
 	$(BIN)/python -m pytest
