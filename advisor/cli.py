@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -286,10 +287,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # The CLI uses no pydantic plugins; without this pydantic scans every installed package's
     # entry points on first use, a large share of start-up time in a big environment.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # SIGTERM unwinds like Ctrl-C, so `finally` blocks remove temporary folders (advisor new).
+    signal.signal(signal.SIGTERM, _terminate)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
