@@ -141,12 +141,36 @@ def format_python(rel: str, text: str) -> str:
 
 @lru_cache(maxsize=512)
 def _black(text: str) -> str:
-    # Cached by content: `update` renders twice, and most files do not change between renders.
+    # Cached by content, in memory and on disk: `update`, `--pretend --diff` and re-generation
+    # format the same text again, and black (about 0.1 s a file, plus its import) dominates them.
+    from importlib.metadata import version
+
+    key = hashlib.sha256(f"black {version('black')} 100 py311\0{text}".encode()).hexdigest()
+    cached = _black_cache_dir() / f"{key}.py"
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
     import black
     from black.mode import TargetVersion
 
     mode = black.Mode(line_length=100, target_versions={TargetVersion.PY311})
-    return black.format_str(text, mode=mode)
+    formatted = black.format_str(text, mode=mode)
+    if not os.environ.get("ADVISOR_NO_CACHE"):
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            temp = cached.with_suffix(f".{os.getpid()}.tmp")
+            temp.write_text(formatted, encoding="utf-8")
+            os.replace(temp, cached)
+        except OSError:
+            pass  # the cache is an optimization only
+    return formatted
+
+
+def _black_cache_dir() -> Path:
+    from advisor.yamlcache import cache_root
+
+    return cache_root() / "black"
 
 
 def find_leftovers(files: Mapping[str, str]) -> tuple[str, str, int] | None:
