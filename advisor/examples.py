@@ -49,14 +49,20 @@ def expected_tree(answers_path: Path) -> dict[str, str]:
     return files
 
 
+# Tool caches a checker may leave in an example folder; they are not part of the example.
+_CACHES = {"__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache"}
+
+
 def _on_disk(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
-    return {
-        path.relative_to(folder).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not _CACHES & set(rel.parts):
+            # an undecodable file cannot match a rendered one: it shows up as changed
+            files[rel.as_posix()] = path.read_bytes().decode("utf-8", errors="replace")
+    return files
 
 
 def check(examples_dir: Path, output_dir: Path) -> list[Drift]:
