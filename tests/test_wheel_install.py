@@ -50,3 +50,30 @@ def test_installed_recommend_and_rules_check(installed: Path, tmp_path: Path) ->
     assert check.returncode == 0, check.stdout + check.stderr
     version = _run(installed, "--version", cwd=tmp_path)
     assert version.stdout.startswith("advisor ")
+
+
+@pytest.mark.slow
+def test_installed_new_generates_a_project_whose_smoke_test_passes(
+    installed: Path, tmp_path: Path
+) -> None:
+    import os
+    import sys
+
+    project = tmp_path / "project"
+    answers = REPO / "examples" / "tabular-sklearn.yml"
+    result = _run(
+        installed, "new", "--answers", str(answers), "--output", str(project), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (project / "trainer" / "task.py").is_file() and (project / "submit.py").is_file()
+    # The wheel's venv has only advisor; the generated project's tests run with the frameworks
+    # of the test environment (what `make install` would give the project).
+    smoke = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_smoke.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert smoke.returncode == 0, smoke.stdout[-3000:] + smoke.stderr[-2000:]
