@@ -10,27 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
+from advisor.cli_options import add_answer_options
 from advisor.errors import AdvisorError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _add_answer_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument(
-        "--answers",
-        type=Path,
-        metavar="FILE",
-        required=required,
-        help="answers file (YAML or JSON)",
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="ID=VALUE",
-        help="set or override one answer (repeatable)",
-    )
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
@@ -221,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = commands.add_parser(
         "recommend", help="run the rules over answers and print the recommendation"
     )
-    _add_answer_options(rec)
+    add_answer_options(rec)
     rec.add_argument("--json", action="store_true", help="print the recommendation as JSON")
     rec.set_defaults(handler=cmd_recommend)
 
@@ -263,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     whatif = commands.add_parser(
         "whatif", help="show which values of one answer flip which decisions"
     )
-    _add_answer_options(whatif)
+    add_answer_options(whatif)
     whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
     whatif.add_argument("--json", action="store_true")
     whatif.set_defaults(handler=cmd_whatif)

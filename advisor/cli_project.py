@@ -7,17 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
-def _answer_options(parser: argparse.ArgumentParser, file_help: str) -> None:
-    parser.add_argument("--answers", type=Path, metavar="FILE", help=file_help)
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="ID=VALUE",
-        help="set or override one answer (repeatable)",
-    )
+from advisor.cli_options import add_answer_options
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +20,7 @@ def register(subparsers: Any) -> None:
             " place at the end; a non-empty folder is refused unless --force."
         ),
     )
-    _answer_options(new, "answers file (YAML or JSON, or a project's .advisor-answers.yml)")
+    add_answer_options(new)
     new.add_argument(
         "--output", "-o", type=Path, metavar="DIR", help="project folder (default: ./PROJECT_NAME)"
     )
@@ -56,7 +46,7 @@ def register(subparsers: Any) -> None:
             " and offers to save the answers given so far."
         ),
     )
-    _answer_options(wizard, "answers file: only the questions it leaves open are asked")
+    add_answer_options(wizard, "answers file: only the questions it leaves open are asked")
     wizard.add_argument("--output", "-o", type=Path, metavar="DIR", help="project folder")
     wizard.set_defaults(handler=cmd_wizard)
 

@@ -23,6 +23,7 @@ from advisor.errors import AdvisorError
 from advisor.questions import Question, validate_answers
 from advisor.render import render_project
 from tests.conftest import run_advisor
+from tests.test_answers_properties import _valid_value as valid_value
 
 RULESET = default_ruleset()
 QUESTIONS = RULESET.questions.questions
@@ -38,17 +39,10 @@ TEXT_VALUES = {
 
 
 def _value(question: Question) -> st.SearchStrategy[Any]:
-    if question.type == "choice":
-        return st.sampled_from(question.values)
-    if question.type == "bool":
-        return st.booleans()
-    if question.type == "int":
-        high = int(question.max) if question.max is not None else 10**10
-        return st.integers(min_value=int(question.min or 0), max_value=high)
-    if question.type == "float":
-        high = question.max if question.max is not None else 1e5
-        return st.floats(min_value=question.min or 0, max_value=high, allow_nan=False)
-    return TEXT_VALUES.get(question.id, st.just(question.default))
+    """Valid values; text answers get values of their format, not only the default."""
+    if question.type == "text":
+        return TEXT_VALUES.get(question.id, st.just(question.default))
+    return valid_value(question)
 
 
 VALID = st.fixed_dictionaries({}, optional={q.id: _value(q) for q in QUESTIONS})
