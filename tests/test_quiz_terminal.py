@@ -22,7 +22,8 @@ def _spawn(args: list[str], data_home: Path) -> pexpect.spawn:
         **os.environ,
         "XDG_DATA_HOME": str(data_home),
         "TERM": "xterm-256color",
-        "COLUMNS": "110",
+        # Wide enough that no question line wraps: a wrap can split the prompt text we wait for.
+        "COLUMNS": "240",
         "LINES": "40",
         # No terminal answers cursor-position requests here; do not wait for one.
         "PROMPT_TOOLKIT_NO_CPR": "1",
@@ -34,7 +35,7 @@ def _spawn(args: list[str], data_home: Path) -> pexpect.spawn:
         env=env,
         encoding="utf-8",
         timeout=30,
-        dimensions=(40, 110),
+        dimensions=(40, 240),
     )
 
 
