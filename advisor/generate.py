@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -143,9 +144,7 @@ def format_python(rel: str, text: str) -> str:
 def _black(text: str) -> str:
     # Cached by content, in memory and on disk: `update`, `--pretend --diff` and re-generation
     # format the same text again, and black (about 0.1 s a file, plus its import) dominates them.
-    from importlib.metadata import version
-
-    key = hashlib.sha256(f"black {version('black')} 100 py311\0{text}".encode()).hexdigest()
+    key = hashlib.sha256(f"{_black_identity()} 100 py311\0{text}".encode()).hexdigest()
     cached = _black_cache_dir() / f"{key}.py"
     try:
         return cached.read_text(encoding="utf-8")
@@ -165,6 +164,21 @@ def _black(text: str) -> str:
         except OSError:
             pass  # the cache is an optimization only
     return formatted
+
+
+@lru_cache(maxsize=1)
+def _black_identity() -> str:
+    """Which black is installed, without importing it or reading package metadata (both slow).
+
+    Its module file's path, size and mtime change whenever black is upgraded or reinstalled.
+    """
+    spec = importlib.util.find_spec("black")
+    origin = spec.origin if spec and spec.origin else ""
+    try:
+        stat = os.stat(origin)
+    except OSError:
+        return f"black {origin}"
+    return f"black {origin} {stat.st_size} {stat.st_mtime_ns}"
 
 
 def _black_cache_dir() -> Path:

@@ -1,50 +1,56 @@
-"""The interview's questions (rules/questions.yaml) and the Answers model built from them.
+"""The interview's questions (rules/questions.yaml) and the validator of answers built from them.
 
 Every way answers come in (a file, `--set id=value`, the wizard's prompts) goes through
-`validate_answers`, so a value is checked the same way whatever path it took.
+`validate_answers`, so a value is checked the same way whatever path it took. The same
+definitions give the pydantic model behind `advisor schema`, so editors check what the CLI checks.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from typing import Annotated, Any, ClassVar, Literal
 
 from advisor.conditions import Condition, ConditionError, compile_condition
+from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, validate
 from advisor.errors import BadAnswers, BadRuleFile
 from advisor.yamlcache import YamlCache
 from advisor.yamlio import load_yaml_file
 
 QuestionType = Literal["choice", "bool", "int", "float", "text"]
 
+_TRUE = frozenset({"true", "yes", "on"})
+_FALSE = frozenset({"false", "no", "off"})
 
-class Choice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+@dataclass(frozen=True)
+class Choice:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_KEYS
 
     value: str
     label: str = ""
     help: str = ""
 
 
-class Question(BaseModel):
+@dataclass(frozen=True)
+class Question:
     """One question of the interview; the answers file uses the same id."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_KEYS
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: Annotated[str, Limits(pattern=r"^[a-z][a-z0-9_]*$")]
     type: QuestionType
     prompt: str
     help: str = ""
     choices: tuple[Choice, ...] = ()
     min: float | None = None
     max: float | None = None
-    pattern: str | None = None
+    pattern: str | None = None  # the whole value must match
     format: str | None = None  # a human name for `pattern`, shown in errors
     max_length: int | None = None
     default: Any = None
@@ -55,9 +61,17 @@ class Question(BaseModel):
     def condition(self) -> Condition:
         return compile_condition(self.when)
 
+    @cached_property
+    def regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.pattern) if self.pattern else None
+
     @property
     def values(self) -> list[str]:
         return [choice.value for choice in self.choices]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # compiled conditions are closures (not picklable); they are rebuilt on first use
+        return {k: v for k, v in self.__dict__.items() if k not in ("condition", "regex")}
 
     def allowed(self) -> str:
         """What this question accepts, in words, for error messages and help."""
@@ -80,6 +94,61 @@ class Question(BaseModel):
             text += f" (at most {self.max_length} characters)"
         return text
 
+    def accept(self, value: Any) -> Any:
+        """`value` as this question's type, or ValueError when it is not allowed.
+
+        Numbers and booleans may come as text (a quoted YAML value); a float that is a whole
+        number is an integer. Booleans are never numbers, and numbers must be finite.
+        """
+        if self.type == "choice":
+            if isinstance(value, str) and value in self.values:
+                return value
+        elif self.type == "bool":
+            return _as_bool(value)
+        elif self.type in ("int", "float"):
+            number = _as_number(value, integer=self.type == "int")
+            if (self.min is None or number >= self.min) and (
+                self.max is None or number <= self.max
+            ):
+                return number
+        elif isinstance(value, str):
+            short_enough = self.max_length is None or len(value) <= self.max_length
+            if short_enough and (self.regex is None or self.regex.fullmatch(value)):
+                return value
+        raise ValueError(value)
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(value)
+
+
+def _as_number(value: Any, *, integer: bool) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(value)
+    number: int | float = value if not isinstance(value, str) else _parse_number(value.strip())
+    if not math.isfinite(number):
+        raise ValueError(value)
+    if not integer:
+        return float(number)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise ValueError(value)
+        return int(number)
+    return number
+
+
+def _parse_number(text: str) -> int | float:
+    return int(text) if _INT_TEXT.fullmatch(text) else float(text)
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
@@ -87,7 +156,7 @@ def _num(value: float) -> str:
 
 @dataclass
 class QuestionSet:
-    """The ordered questions and the pydantic model that validates answers against them."""
+    """The ordered questions, by id, and what they give an answers file."""
 
     questions: list[Question]
     by_id: dict[str, Question] = field(init=False)
@@ -95,19 +164,19 @@ class QuestionSet:
     def __post_init__(self) -> None:
         self.by_id = {q.id: q for q in self.questions}
 
-    @cached_property
-    def model(self) -> type[BaseModel]:
-        fields: dict[str, Any] = {q.id: _field(q) for q in self.questions}
-        return create_model(
-            "Answers", __config__=ConfigDict(extra="forbid", str_strip_whitespace=False), **fields
-        )
-
     def defaults(self) -> dict[str, Any]:
         return {q.id: q.default for q in self.questions}
 
+    def answers_model(self) -> Any:
+        """A pydantic model of an answers file, built from the questions (for the JSON Schema)."""
+        from pydantic import ConfigDict, create_model
+
+        fields: dict[str, Any] = {q.id: _field(q) for q in self.questions}
+        return create_model("Answers", __config__=ConfigDict(extra="forbid"), **fields)
+
     def json_schema(self) -> dict[str, Any]:
         """JSON Schema of an answers file, for editors (VS Code's YAML extension and others)."""
-        schema = self.model.model_json_schema()
+        schema: dict[str, Any] = self.answers_model().model_json_schema()
         schema["title"] = "advisor answers file"
         schema["description"] = "Answers to the advisor interview; every field is optional."
         schema.pop("required", None)
@@ -115,6 +184,8 @@ class QuestionSet:
 
 
 def _field(question: Question) -> tuple[Any, Any]:
+    from pydantic import Field
+
     kind = question.type
     separator = " " if question.prompt.endswith(("?", ".")) else ". "
     text = question.prompt + (separator + question.help if question.help else "")
@@ -125,10 +196,10 @@ def _field(question: Question) -> tuple[Any, Any]:
         return (bool, Field(question.default, description=text))
     if kind in ("int", "float"):
         annotation = int if kind == "int" else float
-        return (
-            annotation,
-            Field(question.default, ge=question.min, le=question.max, description=text),
-        )
+        limits: dict[str, Any] = {"ge": question.min, "le": question.max}
+        if kind == "float":
+            limits["allow_inf_nan"] = False
+        return (annotation, Field(question.default, description=text, **limits))
     return (
         str,
         Field(
@@ -148,15 +219,20 @@ def load_questions(path: Path, cache: YamlCache | None = None) -> QuestionSet:
     questions = []
     for index, item in enumerate(items):
         where = f"{path}: question {item.get('id', index) if isinstance(item, Mapping) else index}"
+        if not isinstance(item, Mapping):
+            raise BadRuleFile(f"{where}: expected a mapping")
         try:
-            question = Question.model_validate(item)
+            question = validate(Question, item)
             question.condition  # noqa: B018 - compile now so a bad `when` fails at load
-            if question.pattern:
-                re.compile(question.pattern)
-        except (ValidationError, ConditionError, re.error) as exc:
-            raise BadRuleFile(f"{where}: {_first_error(exc)}") from None
-        if question.type == "choice" and question.default not in question.values:
-            raise BadRuleFile(f"{where}: default {question.default!r} is not one of its choices")
+            question.regex  # noqa: B018
+            if question.default is not None or question.type == "choice":
+                question.accept(question.default)
+        except (DefinitionError, ConditionError, re.error) as exc:
+            raise BadRuleFile(f"{where}: {exc}") from None
+        except ValueError:
+            raise BadRuleFile(
+                f"{where}: default {question.default!r} is not {question.allowed()}"
+            ) from None
         questions.append(question)
     seen: set[str] = set()
     for question in questions:
@@ -164,14 +240,6 @@ def load_questions(path: Path, cache: YamlCache | None = None) -> QuestionSet:
             raise BadRuleFile(f"{path}: question id '{question.id}' is defined twice")
         seen.add(question.id)
     return QuestionSet(questions)
-
-
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        loc = ".".join(str(part) for part in err["loc"])
-        return f"{loc}: {err['msg']}" if loc else err["msg"]
-    return str(exc)
 
 
 def validate_answers(raw: Mapping[str, Any], questions: QuestionSet, origin: str) -> dict[str, Any]:
@@ -184,15 +252,13 @@ def validate_answers(raw: Mapping[str, Any], questions: QuestionSet, origin: str
             close = difflib.get_close_matches(str(key), list(questions.by_id), n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise BadAnswers(f"{origin}: field '{key}': unknown question id{hint}")
-    try:
-        model = questions.model.model_validate(dict(raw))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err["loc"] else "?"
-        question = questions.by_id.get(key)
-        allowed = question.allowed() if question else ""
-        given = raw.get(key, err.get("input"))
-        raise BadAnswers(
-            f"{origin}: field '{key}': {given!r} is not allowed; expected {allowed}"
-        ) from None
-    return model.model_dump()
+    answers = questions.defaults()
+    for key, value in raw.items():
+        question = questions.by_id[key]
+        try:
+            answers[key] = question.accept(value)
+        except (ValueError, OverflowError):
+            raise BadAnswers(
+                f"{origin}: field '{key}': {value!r} is not allowed; expected {question.allowed()}"
+            ) from None
+    return answers

@@ -1,8 +1,9 @@
 """The engine's answer to a quiz scenario, the options offered, and why each one wins or loses.
 
 Nothing here stores an answer: the correct option is the engine's recommendation for the scenario's
-facts, and distractors are what the engine answers for nearby facts (one answer changed) or what
-rules that also matched would have given. Names of rules, questions and fields come from the data.
+facts, and distractors are what the engine answers for nearby facts (one answer changed; two, when
+one leaves the question short) or what rules that also matched would have given. Names of rules,
+questions and fields come from the data.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from advisor.conditions import Atom, compile_condition
 from advisor.engine import Recommendation, recommend
 from advisor.errors import BadAnswers
 from advisor.expressions import is_expression
-from advisor.questions import validate_answers
+from advisor.questions import Question, validate_answers
 from advisor.quiz_bank import TIP_KEY, Bank, Scenario
-from advisor.rules import Rule, RuleSet
+from advisor.rules import Rule, RuleSet, rule_dependencies
 
 # The choice every dimension takes when it does not apply (a value of the public interface): as a
 # distractor it is the least tempting, so it is offered last.
 NOT_APPLICABLE = "not_applicable"
 MAX_OPTIONS = 4
 _LIST_PREVIEW = 4  # values of an `in` test shown before "..."
+
+Changes = tuple[tuple[str, Any], ...]  # changed answers: (answer id, value) pairs
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Option:
     values: dict[str, Any] = field(hash=False)
     label: str
     rules: tuple[str, ...] = ()  # rules that give this option (here or for nearby facts)
-    nearby: tuple[str, Any] | None = None  # one changed answer (id, value) that makes it the answer
+    nearby: Changes = ()  # the changed answers (one or two) that make it the answer
 
     @property
     def key(self) -> str:
@@ -165,8 +168,8 @@ class _Candidate:
     tier: int
     count: int = 0
     rules: set[str] = field(default_factory=set)
-    # (rule, answer id, value) for each nearby answer set that gives this option
-    hits: list[tuple[str, str, Any]] = field(default_factory=list)
+    # (rule, changed answers) for each nearby answer set that gives this option
+    hits: list[tuple[str, Changes]] = field(default_factory=list)
 
 
 def build_options(
@@ -189,7 +192,11 @@ def build_options(
     candidates: dict[str, _Candidate] = {}
 
     def add(
-        values: dict[str, Any], tier: int, rule: str | None, nearby: tuple[str, Any] | None = None
+        values: dict[str, Any],
+        tier: int,
+        rule: str | None,
+        nearby: Changes = (),
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         if project(values, expected_keys) == answer:
             return  # the same answer to what is asked: not a distractor
@@ -200,13 +207,25 @@ def build_options(
         if values.get("choice") == NOT_APPLICABLE and answer.get("choice") != NOT_APPLICABLE:
             tier = max(tier, 4)
         key = option_key(values)
+        if key in skip:
+            return  # found before, and explained by something nearer
         cand = candidates.setdefault(key, _Candidate(values, tier))
         cand.tier = min(cand.tier, tier)
         cand.count += 1
         if rule:
             cand.rules.add(rule)
-            if nearby is not None:
-                cand.hits.append((rule, *nearby))
+            if nearby:
+                cand.hits.append((rule, nearby))
+
+    def add_nearby(
+        changes: Changes, answers: dict[str, Any], skip: frozenset[str] = frozenset()
+    ) -> None:
+        out = decision_output(recommend(answers, ruleset), scenario.dimension)
+        values = project(out, keys)
+        # One fact away: the same choice with another detail, then another choice; two: further.
+        same = values.get("choice") == answer.get("choice")
+        tier = (1 if same else 2) if len(changes) == 1 else 3
+        add(values, tier, out["rule"], changes, skip)
 
     # Rules that matched here but lost on priority: the answer a hasty reader gives.
     for step in solution.rec.trace:
@@ -220,10 +239,7 @@ def build_options(
                     add(values, 0 if rule.when not in (None, {}) else 3, rule.id)
     # What the engine answers when one fact changes.
     for fact, value, answers in nearby_answers(scenario.answers, ruleset):
-        out = decision_output(recommend(answers, ruleset), scenario.dimension)
-        values = project(out, keys)
-        tier = 1 if values.get("choice") == answer.get("choice") else 2
-        add(values, tier, out["rule"], (fact, value))
+        add_nearby(((fact, value),), answers)
     # What every rule gives where its output is fixed, then any choice no rule gives on its own.
     for rule in ruleset.rules[scenario.dimension]:
         values = _static_projection(rule, keys)
@@ -244,25 +260,41 @@ def build_options(
     def distance(cand: _Candidate) -> int:
         return min((gap(r) for r in cand.rules), default=10**6)
 
-    def nearby(cand: _Candidate) -> tuple[str, Any] | None:
-        # The closest rule's change, preferring an answer the scenario states.
-        hits = sorted(cand.hits, key=lambda h: (gap(h[0]), h[1] not in scenario.facts))
-        return (hits[0][1], hits[0][2]) if hits else None
+    def nearby(cand: _Candidate) -> Changes:
+        # The closest rule's change, fewest facts first, preferring answers the scenario states.
+        hits = sorted(
+            cand.hits,
+            key=lambda h: (gap(h[0]), len(h[1]), sum(f not in scenario.facts for f, _ in h[1])),
+        )
+        return hits[0][1] if hits else ()
 
-    chosen: list[Option] = []
-    labels = {correct.label}
-    ranked = sorted(
-        candidates.values(),
-        key=lambda c: (c.tier, distance(c), -c.count, option_key(c.values)),
-    )
-    for cand in ranked:
-        label = option_label(cand.values, scenario.dimension, bank, ruleset)
-        if label in labels:
-            continue
-        labels.add(label)
-        chosen.append(Option(cand.values, label, tuple(sorted(cand.rules)), nearby(cand)))
-        if len(chosen) == limit - 1:
-            break
+    def pick() -> list[Option]:
+        chosen: list[Option] = []
+        labels = {correct.label}
+        ranked = sorted(
+            candidates.values(),
+            key=lambda c: (c.tier, distance(c), -c.count, option_key(c.values)),
+        )
+        for cand in ranked:
+            label = option_label(cand.values, scenario.dimension, bank, ruleset)
+            if label in labels:
+                continue
+            labels.add(label)
+            chosen.append(Option(cand.values, label, tuple(sorted(cand.rules)), nearby(cand)))
+            if len(chosen) == limit - 1:
+                break
+        return chosen
+
+    chosen = pick()
+    if len(chosen) < limit - 1:
+        # Short: typically every rule computes the field asked (from an answer no condition
+        # tests) and the one-fact neighbours agree. Look wider, at what the decision's own rules
+        # give when one more of the answers they read changes. Answers found already keep their
+        # nearer explanation.
+        found = frozenset(candidates)
+        for changes, answers in wider_answers(scenario.answers, ruleset, scenario.dimension):
+            add_nearby(changes, answers, found)
+        chosen = pick()
     options = [correct, *chosen]
     rng.shuffle(options)
     return options, correct
@@ -297,14 +329,8 @@ def _tip_options(
     return options, correct
 
 
-def nearby_answers(
-    answers: Mapping[str, Any], ruleset: RuleSet
-) -> Iterator[tuple[str, Any, dict[str, Any]]]:
-    """Valid answers that differ from `answers` in one fact some rule reads.
-
-    Choices take every other value, booleans flip, numbers move to just below, at and just above
-    each threshold the rules test (as `advisor rules check` splits the space).
-    """
+def _condition_facts(ruleset: RuleSet) -> tuple[set[str], dict[str, set[float]]]:
+    """The facts rule conditions test, and the numeric thresholds they test each against."""
     thresholds: dict[str, set[float]] = {}
     read: set[str] = set()
     for rules in ruleset.rules.values():
@@ -313,32 +339,87 @@ def nearby_answers(
                 read.add(atom.fact)
                 if isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool):
                     thresholds.setdefault(atom.fact, set()).add(atom.value)
+    return read, thresholds
+
+
+def _other_values(question: Question, current: Any, thresholds: set[float]) -> list[Any]:
+    """Values other than `current` worth trying for a question (see nearby_answers)."""
+    values: list[Any] = []
+    if question.type == "choice":
+        values = [v for v in question.values if v != current]
+    elif question.type == "bool":
+        values = [not current]
+    elif question.type in ("int", "float"):
+        for t in sorted(thresholds):
+            near: list[float]
+            if question.type == "int":
+                near = [int(t) - 1, int(t), int(t) + 1]
+            else:
+                near = [t / 2, t, t * 2] if t > 0 else [t, 1.0]
+            values += [v for v in near if v != current and v not in values]
+    return values
+
+
+def nearby_answers(
+    answers: Mapping[str, Any], ruleset: RuleSet
+) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """Valid answers that differ from `answers` in one fact some rule reads.
+
+    Choices take every other value, booleans flip, numbers move to just below, at and just above
+    each threshold the rules test (as `advisor rules check` splits the space).
+    """
+    read, thresholds = _condition_facts(ruleset)
     for question in ruleset.questions.questions:
         if question.id not in read:
             continue
-        current = answers.get(question.id)
-        values: list[Any]
-        if question.type == "choice":
-            values = [v for v in question.values if v != current]
-        elif question.type == "bool":
-            values = [not current]
-        elif question.type in ("int", "float"):
-            values = []
-            for t in sorted(thresholds.get(question.id, ())):
-                near: list[float]
-                if question.type == "int":
-                    near = [int(t) - 1, int(t), int(t) + 1]
-                else:
-                    near = [t / 2, t, t * 2] if t > 0 else [t, 1.0]
-                values += [v for v in near if v != current and v not in values]
-        else:
-            continue
+        values = _other_values(
+            question, answers.get(question.id), thresholds.get(question.id, set())
+        )
         for value in values:
             try:
                 changed = validate_answers({**answers, question.id: value}, ruleset.questions, "")
             except BadAnswers:
                 continue
             yield question.id, value, changed
+
+
+def wider_answers(
+    answers: Mapping[str, Any], ruleset: RuleSet, dimension: str
+) -> Iterator[tuple[Changes, dict[str, Any]]]:
+    """Valid answers that differ from `answers` in one or two of the answers that the rules of
+    `dimension` read, in their conditions or in the outputs they compute.
+
+    Values are those of nearby_answers; a number also takes its question's default (an answer
+    that only feeds a computed output, such as a requested amount, has no threshold to move
+    around). One-fact changes that nearby_answers already makes are left out.
+    """
+    tested, thresholds = _condition_facts(ruleset)
+    names: set[str] = set()
+    for rule in ruleset.rules[dimension]:
+        names |= rule_dependencies(rule)
+    varied: list[tuple[str, list[Any]]] = []
+    for question in ruleset.questions.questions:
+        if question.id not in names:
+            continue
+        current = answers.get(question.id)
+        values = _other_values(question, current, thresholds.get(question.id, set()))
+        numeric = question.type in ("int", "float")
+        if numeric and question.default not in (None, current) and question.default not in values:
+            values.append(question.default)
+        if values:
+            varied.append((question.id, values))
+    changes: list[Changes] = [
+        ((fact, value),) for fact, values in varied if fact not in tested for value in values
+    ]
+    for index, (first, first_values) in enumerate(varied):
+        for second, second_values in varied[index + 1 :]:
+            changes += [((first, a), (second, b)) for a in first_values for b in second_values]
+    for change in changes:
+        try:
+            changed = validate_answers({**answers, **dict(change)}, ruleset.questions, "")
+        except BadAnswers:
+            continue
+        yield change, changed
 
 
 # --- explanations --------------------------------------------------------------------------------
@@ -428,12 +509,12 @@ def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
             failing = "; ".join(unmet(rule.when, facts)) or "a condition that does not hold here"
             verb = "does not apply here: it needs" if multi else "would give it, but it needs"
             lines.append(f"{rule.id} ({rule.title}) {verb} {failing}.")
-    if option.nearby is not None:
-        fact, value = option.nearby
-        lines.append(
-            f"It would be the answer with {fact} = {_value_text(value)}"
-            f" (here {_value_text(solution.rec.answers.get(fact))})."
+    if option.nearby:
+        changed = " and ".join(
+            f"{fact} = {_value_text(value)} (here {_value_text(solution.rec.answers.get(fact))})"
+            for fact, value in option.nearby
         )
+        lines.append(f"It would be the answer with {changed}.")
     if not lines:
         lines.append("No rule recommends it for these facts.")
     return lines

@@ -10,21 +10,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated, Any, ClassVar, Literal
 
 from advisor.conditions import Condition, ConditionError, compile_condition
+from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, validate
 from advisor.errors import BadRuleFile
 from advisor.expressions import Expression, ExpressionError, is_expression, parse_expression
 from advisor.questions import QuestionSet, load_questions
+from advisor.rulecache import RuleSetCache
 from advisor.yamlcache import YamlCache
 
 
-class Decision(BaseModel):
+@dataclass(frozen=True)
+class Decision:
     """One dimension of the recommendation (service, hardware, ...)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_KEYS
 
     name: str
     title: str
@@ -34,30 +35,32 @@ class Decision(BaseModel):
     help: str = ""
 
 
-class RuleCase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class RuleCase:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_KEYS
 
-    name: str = Field(pattern=r"^[a-z0-9_]+$")
-    answers: dict[str, Any] = {}
+    name: Annotated[str, Limits(pattern=r"^[a-z0-9_]+$")]
     fires: bool
-    expect: dict[str, Any] = {}  # optional extra checks: decision -> choice
+    answers: dict[str, Any] = field(default_factory=dict)
+    expect: dict[str, Any] = field(default_factory=dict)  # optional checks: decision -> choice
 
 
-class Rule(BaseModel):
+@dataclass(frozen=True)
+class Rule:
     """One rule: when its condition holds and no rule of lower priority matched, it decides."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT_KEYS
 
-    id: str = Field(pattern=r"^[A-Z]+(-[A-Z0-9]+)+$")
+    id: Annotated[str, Limits(pattern=r"^[A-Z]+(-[A-Z0-9]+)+$")]
     decision: str
-    priority: int = Field(ge=0)
+    priority: Annotated[int, Limits(ge=0)]
     title: str
-    when: Any = None
     then: dict[str, Any]
     because: str
     source: str
+    cases: Annotated[tuple[RuleCase, ...], Limits(min_length=2)]
+    when: Any = None
     refines: str | None = None  # the id of the guide rule this refinement sharpens
-    cases: tuple[RuleCase, ...] = Field(min_length=2)
     path: Path | None = None
 
     @cached_property
@@ -74,6 +77,10 @@ class Rule(BaseModel):
     def choice(self) -> str | None:
         value = self.then.get("choice")
         return value if isinstance(value, str) and not is_expression(value) else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # compiled conditions are closures (not picklable); they are rebuilt on first use
+        return {k: v for k, v in self.__dict__.items() if k not in ("condition", "expressions")}
 
 
 @dataclass
@@ -98,7 +105,20 @@ class RuleSet:
 
 
 def load_rules(root: Path) -> RuleSet:
-    """Load and cross-check every file under `root` (a rules/ folder)."""
+    """Load and cross-check every file under `root` (a rules/ folder).
+
+    A checked rule set is cached until a file under `root` (or advisor's own code) changes, so
+    starting the CLI costs one unpickle, not parsing and validating a hundred files.
+    """
+    compiled = RuleSetCache(root)
+    ruleset = compiled.load()
+    if not isinstance(ruleset, RuleSet):
+        ruleset = _load_rule_files(root)
+        compiled.save(ruleset)
+    return ruleset
+
+
+def _load_rule_files(root: Path) -> RuleSet:
     cache = YamlCache(root)
     questions = load_questions(root / "questions.yaml", cache)
     decisions = _load_decisions(root / "decisions.yaml", cache)
@@ -136,9 +156,9 @@ def _load_decisions(path: Path, cache: YamlCache) -> list[Decision]:
     if not isinstance(items, list):
         raise BadRuleFile(f"{path}: expected a mapping with a 'decisions' list")
     try:
-        return [Decision.model_validate(item) for item in items]
-    except ValidationError as exc:
-        raise BadRuleFile(f"{path}: {exc.errors()[0]['msg']}") from None
+        return [validate(Decision, item) for item in items]
+    except DefinitionError as exc:
+        raise BadRuleFile(f"{path}: {exc}") from None
 
 
 def _load_rule(path: Path, cache: YamlCache) -> Rule:
@@ -149,14 +169,10 @@ def _load_rule(path: Path, cache: YamlCache) -> Rule:
     if path.stem != rule_id:
         raise BadRuleFile(f"{path}: rule {rule_id}: the file must be named {rule_id}.yaml")
     try:
-        rule = Rule.model_validate({**data, "path": path})
+        rule = validate(Rule, {**data, "path": path})
         rule.condition  # noqa: B018 - compile now
         rule.expressions  # noqa: B018
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise BadRuleFile(f"{path}: rule {rule_id}: {loc}: {err['msg']}") from None
-    except (ConditionError, ExpressionError) as exc:
+    except (DefinitionError, ConditionError, ExpressionError) as exc:
         raise BadRuleFile(f"{path}: rule {rule_id}: {exc}") from None
     return rule
 

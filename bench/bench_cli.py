@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,14 +21,21 @@ REPO = Path(__file__).resolve().parent.parent
 ANSWERS = REPO / "examples" / "tabular-sklearn.yml"
 
 
-def wall(command: list[str], runs: int) -> float:
-    """Median wall time of a whole process, after one warm-up run (file cache)."""
+def wall(command: list[str], runs: int, *, cold: bool = False) -> float:
+    """Median wall time of a whole process, after one warm-up run (file cache).
+
+    `cold` gives every run an empty cache folder (XDG_CACHE_HOME): a first run after install.
+    """
     subprocess.run(command, check=True, capture_output=True)
     times = []
     for _ in range(runs):
+        scratch = tempfile.mkdtemp(prefix="advisor-bench-cache-") if cold else None
+        env = {**os.environ, "XDG_CACHE_HOME": scratch} if scratch else None
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - start)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     return statistics.median(times)
 
 

@@ -2,7 +2,9 @@
 
 Run: `.venv/bin/python bench/bench_vs_copier.py [--runs N]`. copier is installed into a throwaway
 venv (bench/.venv-copier) on first use. Targets: `advisor recommend` <= 0.35x `copier --help`,
-`advisor new` <= 1.5x `copier --help`. Prints one JSON line.
+`advisor new` <= 1.5x `copier --help` (medians of repeated runs, so advisor's caches are warm as
+on any run after the first; the first-run figures with empty caches are printed too).
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -39,13 +41,15 @@ def main() -> None:
     advisor = [sys.executable, "-m", "advisor"]
     copier_help = wall([str(copier()), "--help"], args.runs)
     recommend = wall([*advisor, "recommend", "--answers", str(ANSWERS), "--json"], args.runs)
+    recommend_cold = wall(
+        [*advisor, "recommend", "--answers", str(ANSWERS), "--json"], args.runs, cold=True
+    )
     scratch = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
     try:
-        target = scratch / "project"
-        new = wall(
-            [*advisor, "new", "--answers", str(ANSWERS), "--output", str(target), "--force"],
-            args.runs,
-        )
+        new_command = [*advisor, "new", "--answers", str(ANSWERS)]
+        new_command += ["--output", str(scratch / "project"), "--force"]
+        new = wall(new_command, args.runs)
+        new_cold = wall(new_command, args.runs, cold=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(
@@ -57,6 +61,10 @@ def main() -> None:
                 "recommend_ratio": round(recommend / copier_help, 2),
                 "recommend_target": 0.35,
                 "new_ratio": round(new / copier_help, 2),
+                # first run after install (no caches yet): not the targets, shown for honesty
+                "recommend_cold_s": round(recommend_cold, 3),
+                "new_cold_s": round(new_cold, 3),
+                "new_cold_ratio": round(new_cold / copier_help, 2),
                 "new_target": 1.5,
             }
         )

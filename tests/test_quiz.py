@@ -105,6 +105,51 @@ def test_every_question_offers_the_engines_answer_among_plausible_options(
                 assert project(option.values, expected_keys) != solution.answer, scenario.id
 
 
+def test_every_scenario_offers_the_full_set_of_distinct_options(
+    bank: Bank, ruleset: RuleSet
+) -> None:
+    """MAX_OPTIONS options for every question of the bank: the engine's answer and distractors
+    that differ in what they say, each given by a rule that explains why it loses here."""
+    short: dict[str, list[str]] = {}
+    for scenario in bank.scenarios:
+        solution = solve(scenario, ruleset)
+        options, correct = build_options(solution, bank, ruleset, random.Random(0))
+        if len(options) != MAX_OPTIONS:
+            short[scenario.id] = [o.label for o in options]
+            continue
+        assert len({o.key for o in options}) == MAX_OPTIONS, scenario.id
+        assert len({o.label for o in options}) == MAX_OPTIONS, scenario.id
+        for option in options:
+            if option is correct:
+                continue
+            assert option.rules, (scenario.id, option.label)
+            lines = why_not(option, solution, ruleset)
+            assert lines and "No rule recommends it" not in lines[0], (scenario.id, option.label)
+    assert not short, f"fewer than {MAX_OPTIONS} options: {short}"
+
+
+def test_computed_answers_look_two_facts_away_when_one_is_not_enough(
+    bank: Bank, ruleset: RuleSet
+) -> None:
+    # The export format is computed from two answers; one change alone never gives tf-js.
+    solution = solve(bank.by_id["automl-edge-tpu-export"], ruleset)
+    options, correct = build_options(solution, bank, ruleset, random.Random(0))
+    assert correct.values["export_format"] == "edgetpu-tflite"
+    by_format = {o.values["export_format"]: o for o in options}
+    assert {"tflite", "tf-js"} <= set(by_format)
+    lost = why_not(by_format["tf-js"], solution, ruleset)[-1]
+    assert lost.startswith("It would be the answer with deployment_target = browser (here edge)")
+    assert " and inference_hardware = " in lost and "(here edge_tpu)" in lost
+    # The budget is the request, clamped: without a request the rule's own default is offered.
+    solution = solve(bank.by_id["automl-tabular-over-limit"], ruleset)
+    options, _ = build_options(solution, bank, ruleset, random.Random(0))
+    by_label = {o.label: o for o in options}
+    baseline = by_label["AutoML, 1,000 milli node hours"]
+    assert why_not(baseline, solution, ruleset)[-1] == (
+        "It would be the answer with automl_budget_request = 0 (here 100,000)."
+    )
+
+
 def test_distractors_come_from_rules_that_nearly_won(bank: Bank, ruleset: RuleSet) -> None:
     solution = solve(bank.by_id["hardware-bert-large-tpu"], ruleset)
     options, correct = build_options(solution, bank, ruleset, random.Random(0))
