@@ -55,7 +55,23 @@ def select_stack(rec: Recommendation, root: Path | None = None) -> str:
 
 
 def py_literal(value: Any) -> str:
-    """A Python literal (strings, numbers, booleans, None, lists and dicts of them)."""
+    """A Python literal (strings, numbers, booleans, None, lists and dicts of them).
+
+    Written as black writes it (double quotes where that needs no escape), so black has less
+    to do and the template's lines are the generated lines.
+    """
+    if isinstance(value, str):
+        text = repr(value)
+        # a single-quoted repr holds no quote characters unless it holds both kinds
+        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+    if isinstance(value, list):
+        return "[" + ", ".join(py_literal(item) for item in value) + "]"
+    if isinstance(value, tuple):
+        items = [py_literal(item) for item in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, dict):
+        pairs = (f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
     return repr(value)
 
 
