@@ -48,6 +48,8 @@ def check_outputs(out: Path, sample: Path) -> dict:
     for name in ("model.pt", "state_dict.pt", "preprocessing.json"):
         assert (model_dir / name).is_file(), name
     assert any((out / "checkpoints").iterdir()), "no checkpoint written"
+    meta = json.loads((model_dir / "preprocessing.json").read_text())
+    assert meta["model_args"], "preprocessing.json does not say which flags built the model"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_completed"] == 1
     model = torch.jit.load(str(model_dir / "model.pt"))

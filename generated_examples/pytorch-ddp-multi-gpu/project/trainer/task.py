@@ -220,10 +220,20 @@ def export(
     storage.makedirs(model_dir)
     storage.write_atomic(storage.join(model_dir, "model.pt"), lambda f: torch.jit.save(scripted, f))
     storage.save_torch(state, storage.join(model_dir, "state_dict.pt"))
+    meta = {**meta, "model_args": model_args(args)}
     storage.save_json(meta, storage.join(model_dir, "preprocessing.json"))
     path = storage.resolve(reporting.metrics_path(args.model_dir, args.metrics_path))
     storage.save_json(metrics, path)
     LOG.info("model written to %s, metrics to %s", args.model_dir, path)
+
+
+def model_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The data and model flags the model was built with: `make optimize` rebuilds it from them,
+    so a model trained with other sizes (a tuning trial's, say) needs no flags repeated."""
+    parser = argparse.ArgumentParser(add_help=False)
+    data.add_arguments(parser)
+    model_lib.add_arguments(parser)
+    return {name: getattr(args, name) for name in vars(parser.parse_args([]))}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
