@@ -57,6 +57,8 @@ def check_outputs(out: Path, sample: Path) -> dict:
     with torch.no_grad():
         prediction = model(torch.from_numpy(x_val[:8]))
     assert prediction.shape[0] == len(y_val[:8])
+    # every validation row counted exactly once, however many processes shared them
+    assert metrics["val_examples"] == len(y_val)
     assert torch.isfinite(prediction).all()
     return metrics
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,6 +205,19 @@ def set_epoch(loader: torch.utils.data.DataLoader, epoch: int) -> None:
         loader.sampler.set_epoch(epoch)
 
 
+class ShardSampler(Sampler[int]):
+    """Rows rank, rank + world_size, ...: unpadded shards, so shard lengths may differ by one."""
+
+    def __init__(self, size: int, rank: int, world_size: int) -> None:
+        self.indices = range(rank, size, world_size)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 def make_loader(
     dataset: Dataset,
     batch_size: int,
@@ -220,7 +234,12 @@ def make_loader(
     Workers stay alive between epochs (persistent_workers): no start-up cost every epoch.
     """
     base: Sampler
-    if world_size > 1:
+    size = len(dataset)  # type: ignore[arg-type]
+    if world_size > 1 and not train and size >= world_size:
+        # Each validation row exactly once across processes: DistributedSampler would pad the
+        # shards to one length with repeated rows, and the metrics would count those twice.
+        base = ShardSampler(size, rank, world_size)
+    elif world_size > 1:
         base = DistributedSampler(
             dataset, num_replicas=world_size, rank=rank, shuffle=train, seed=seed, drop_last=train
         )
@@ -235,7 +254,7 @@ def make_loader(
         prefetch_factor=4 if num_workers > 0 else None,
     )
     # A last training batch of a few rows gives noisy steps (and BatchNorm fails on one row).
-    drop_last = train and len(dataset) > batch_size  # type: ignore[arg-type]
+    drop_last = train and size > batch_size
     if getattr(dataset, "batched", False):
         sampler = BatchIndexSampler(base, batch_size, drop_last)
         return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, **workers)

@@ -70,9 +70,9 @@ def batch_metrics(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def summarize(sums: list[float]) -> dict[str, float]:
     """Validation metrics from the summed [loss, score, count]."""
-    loss, score, count = sums
-    count = max(count, 1.0)
-    return {"val_loss": loss / count, "accuracy": score / count}
+    loss, score, rows = sums
+    count = max(rows, 1.0)
+    return {"val_loss": loss / count, "accuracy": score / count, "val_examples": int(rows)}
 
 
 def export(model: nn.Module) -> torch.jit.ScriptModule:

@@ -195,6 +195,11 @@ def train_epoch(
 def evaluate(
     net: torch.nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: bool
 ) -> dict[str, float]:
+    """Metrics over the whole validation set; each process scores its shard with `net` unwrapped
+    (shards may differ in length, so no collective may run per batch)."""
+    if dist.is_initialized():
+        for buffer in net.buffers():  # BatchNorm statistics: rank 0's, as in the saved model
+            dist.broadcast(buffer, 0)
     net.eval()
     sums = torch.zeros(3, device=device)
     for x, y in loader:
@@ -298,7 +303,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - tick
-        metrics = {"train_loss": train_loss, **evaluate(net, val_loader, device, amp)}
+        metrics = {"train_loss": train_loss, **evaluate(bare, val_loader, device, amp)}
         metrics["train_samples_per_second"] = samples * world_size / max(seconds, 1e-9)
         reporter.epoch(epoch, metrics)
 
@@ -322,7 +327,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             break
     reporter.close()
     if not metrics:  # restarted after the last epoch: nothing left to train
-        metrics = evaluate(net, val_loader, device, amp)
+        metrics = evaluate(bare, val_loader, device, amp)
 
     summary: dict[str, Any] = {
         **metrics,
