@@ -25,6 +25,7 @@ from tests.test_stack_pytorch_helpers import (
     run_generated_tests,
     train,
     trainer_command,
+    val_rows,
 )
 
 STACK = "pytorch_lightning"
@@ -122,7 +123,9 @@ def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
     for node in (0, 1):
         env = run_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE="2", RANK=str(node))
         command = [
-            *trainer_command(project, MAIN_PYTHON, "--epochs=2"),
+            # 127 training rows: two shards of 63, each one batch short of --batch_size=64
+            # and kept, not dropped; 33 validation rows: shards of 17 and 16
+            *trainer_command(project, MAIN_PYTHON, "--epochs=2", "--val_fraction=0.205"),
             "--accelerator=cpu",
             "--devices=1",
             f"--model_dir={tmp_path / f'node{node}' / 'model'}",
@@ -146,6 +149,9 @@ def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
     assert metrics["world_size"] == 2
     assert metrics["precision"] == "32-true"  # 16-mixed is the GPU default; CPUs use float32
     check_metrics(metrics, 2)
+    # shards of unequal length through Lightning's DDP wrapper: no hang, each row scored once
+    rows = val_rows(project, 0.205)
+    assert rows % 2 == 1 and metrics["val_examples"] == rows
 
 
 @pytest.mark.slow

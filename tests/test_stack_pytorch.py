@@ -25,6 +25,7 @@ from tests.test_stack_pytorch_helpers import (
     run_generated_tests,
     train,
     trainer_command,
+    val_rows,
 )
 
 STACK = "pytorch"
@@ -182,7 +183,9 @@ def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
         env = run_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE="2", RANK=str(node))
         out = ["--model_dir=" + str(tmp_path / f"node{node}" / "model")]
         command = [
-            *trainer_command(project, MAIN_PYTHON, "--epochs=2", "--device=cpu", VAL_ODD),
+            *trainer_command(
+                project, MAIN_PYTHON, "--epochs=2", "--device=cpu", "--val_fraction=0.205"
+            ),
             "--nproc_per_node=1",
             *out,
             f"--metrics_path={tmp_path / f'node{node}' / 'metrics.json'}",
@@ -206,22 +209,8 @@ def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
     assert metrics["world_size"] == 2
     check_metrics(metrics, 2)
     # every validation row scored once: an odd split is not padded to two equal shards
-    rows = _val_rows(project)
+    rows = val_rows(project, 0.205)
     assert rows % 2 == 1 and metrics["val_examples"] == rows
-
-
-VAL_ODD = "--val_fraction=0.205"  # 123 validation rows of the sample: shards of 62 and 61
-
-
-def _val_rows(project: Path) -> int:
-    code = (
-        "from trainer import data; options = data.default_options(); options.val_fraction = 0.205;"
-        " print(len(data.load_arrays('data/sample.csv', options)[3]))"
-    )
-    done = subprocess.run(
-        [MAIN_PYTHON, "-c", code], cwd=project, capture_output=True, text=True, check=True
-    )
-    return int(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow

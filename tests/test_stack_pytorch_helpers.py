@@ -210,3 +210,16 @@ def run_generated_tests(project: Path, python: str = MAIN_PYTHON, **env: str) ->
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     return result.stdout
+
+
+def val_rows(project: Path, val_fraction: float) -> int:
+    """How many validation rows the project's sample data gives with this --val_fraction."""
+    code = (
+        "from trainer import data; options = data.default_options();"
+        f" options.val_fraction = {val_fraction};"
+        " print(len(data.load_arrays('data/sample.csv', options)[3]))"
+    )
+    done = subprocess.run(
+        [MAIN_PYTHON, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip().splitlines()[-1])

@@ -253,8 +253,9 @@ def make_loader(
         persistent_workers=num_workers > 0,
         prefetch_factor=4 if num_workers > 0 else None,
     )
-    # A last training batch of a few rows gives noisy steps (and BatchNorm fails on one row).
-    drop_last = train and size > batch_size
+    # A last training batch of a few rows gives noisy steps (and BatchNorm fails on one row);
+    # but a process whose shard is one short batch keeps it.
+    drop_last = train and len(base) > batch_size  # type: ignore[arg-type]
     if getattr(dataset, "batched", False):
         sampler = BatchIndexSampler(base, batch_size, drop_last)
         return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, **workers)
