@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
@@ -61,3 +61,12 @@ def _adapter(cls: Any) -> Any:
     from pydantic import TypeAdapter
 
     return TypeAdapter(cls)
+
+
+def pickle_state(obj: Any) -> dict[str, Any]:
+    """An instance's fields without its cached properties (compiled closures do not pickle;
+    they are rebuilt on first use after unpickling). For a dataclass's `__getstate__`."""
+    cls = type(obj)
+    return {
+        k: v for k, v in vars(obj).items() if not isinstance(getattr(cls, k, None), cached_property)
+    }

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from advisor.conditions import Condition, ConditionError, compile_condition
-from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, validate
+from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
 from advisor.errors import BadAnswers, BadRuleFile
 from advisor.yamlcache import YamlCache
 from advisor.yamlio import load_yaml_file
@@ -70,8 +70,7 @@ class Question:
         return [choice.value for choice in self.choices]
 
     def __getstate__(self) -> dict[str, Any]:
-        # compiled conditions are closures (not picklable); they are rebuilt on first use
-        return {k: v for k, v in self.__dict__.items() if k not in ("condition", "regex")}
+        return pickle_state(self)
 
     def allowed(self) -> str:
         """What this question accepts, in words, for error messages and help."""

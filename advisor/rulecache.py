@@ -59,8 +59,8 @@ class RuleSetCache:
             temp = self.path.with_suffix(f".{os.getpid()}.tmp")
             temp.write_bytes(pickle.dumps((self.key, ruleset), protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(temp, self.path)
-        except OSError:
-            pass  # a read-only home: the cache is an optimization only
+        except (OSError, pickle.PicklingError, AttributeError, TypeError):
+            pass  # a read-only home, or state that does not pickle: the cache is only a speed-up
 
 
 def _stamp(path: Path) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from advisor.conditions import Condition, ConditionError, compile_condition
-from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, validate
+from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
 from advisor.errors import BadRuleFile
 from advisor.expressions import Expression, ExpressionError, is_expression, parse_expression
 from advisor.questions import QuestionSet, load_questions
@@ -79,8 +79,7 @@ class Rule:
         return value if isinstance(value, str) and not is_expression(value) else None
 
     def __getstate__(self) -> dict[str, Any]:
-        # compiled conditions are closures (not picklable); they are rebuilt on first use
-        return {k: v for k, v in self.__dict__.items() if k not in ("condition", "expressions")}
+        return pickle_state(self)
 
 
 @dataclass
