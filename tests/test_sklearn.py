@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.gen import render_to
+from tests.test_vertex_helpers import ruff
 
 # A label column name with quotes, a comma and non-ASCII letters: it reaches Python, CSV and JSON.
 LABEL = 'churn "flag", ü'
@@ -93,24 +94,7 @@ def test_layout_and_contract_files(classify: Path) -> None:
 
 def test_generated_python_passes_ruff(classify: Path, regress: Path) -> None:
     for project in (classify, regress):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ruff",
-                "check",
-                "--isolated",
-                "--line-length",
-                "100",
-                "--select",
-                "E,F,W,I,B,UP,SIM",
-                ".",
-            ],
-            cwd=project,
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, result.stdout
+        assert ruff([Path(".")], cwd=project) == "", project
 
 
 @pytest.mark.slow

@@ -190,8 +190,10 @@ def parse_trainer_args(project: Path, args: list[str]) -> None:
     parser.parse_args(args)
 
 
-def ruff(paths: list[Path]) -> str:
-    """ruff's findings on generated Python, with the project's own settings; "" when clean."""
+def ruff(paths: list[Path], cwd: Path | None = None) -> str:
+    """ruff's findings on generated Python, with the project's own settings; "" when clean.
+
+    Run from the project (`cwd`), its own packages sort as first-party imports."""
     if not paths:
         return ""
     result = subprocess.run(
@@ -209,11 +211,24 @@ def ruff(paths: list[Path]) -> str:
             "py311",
             *map(str, paths),
         ],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
     )
     return "" if result.returncode == 0 else result.stdout
+
+
+def project_tests(project: Path) -> str:
+    """Run a generated project's own tests offline; "" when they pass, else pytest's output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return "" if result.returncode == 0 else result.stdout[-3000:] or result.stderr[-3000:]
 
 
 def stacks_present() -> list[str]:
