@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from tests.test_stack_pytorch_helpers import (
     run_env,
     run_generated_tests,
     train,
-    trainer_command,
+    train_on_two_machines,
     val_rows,
 )
 
@@ -105,50 +103,18 @@ def test_image_and_time_series(tmp_path: Path) -> None:
     check_model(series)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
-    """Two 'machines' with Vertex AI's variables (WORLD_SIZE=2 machines, RANK=machine, no
-    LOCAL_RANK): the trainer maps them to Lightning's num_nodes and NODE_RANK, the DDP strategy
-    trains one model over both (gloo on CPU) and only the chief writes it."""
+    """Two 'machines' with Vertex AI's variables: the trainer maps them to Lightning's num_nodes
+    and NODE_RANK, the DDP strategy trains one model over both (gloo on CPU) and only the chief
+    writes it."""
     project = _project(tmp_path, "text_classification", "multi_node")
     make_sample(project, MAIN_PYTHON, "--rows=160")
-    port = str(_free_port())
-    processes = []
-    for node in (0, 1):
-        env = run_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE="2", RANK=str(node))
-        command = [
-            # 127 training rows: two shards of 63, each one batch short of --batch_size=64
-            # and kept, not dropped; 33 validation rows: shards of 17 and 16
-            *trainer_command(project, MAIN_PYTHON, "--epochs=2", "--val_fraction=0.205"),
-            "--accelerator=cpu",
-            "--devices=1",
-            f"--model_dir={tmp_path / f'node{node}' / 'model'}",
-            f"--metrics_path={tmp_path / f'node{node}' / 'metrics.json'}",
-        ]
-        processes.append(
-            subprocess.Popen(
-                command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-            )
-        )
-    logs = [p.communicate(timeout=600)[0].decode() for p in processes]
-    assert [p.returncode for p in processes] == [0, 0], "\n".join(logs)
-    chief, other = tmp_path / "node0", tmp_path / "node1"
-    assert sorted(p.name for p in (chief / "model").iterdir()) == [
-        "model.pt",
-        "preprocessing.json",
-        "state_dict.pt",
-    ]
-    assert not (other / "model").exists() and not (other / "metrics.json").exists()
-    metrics = json.loads((chief / "metrics.json").read_text())
-    assert metrics["world_size"] == 2
+    # 127 training rows: two shards of 63, each one batch short of --batch_size=64 and kept, not
+    # dropped; 33 validation rows: shards of 17 and 16
+    flags = ("--epochs=2", "--val_fraction=0.205", "--accelerator=cpu", "--devices=1")
+    metrics, _ = train_on_two_machines(project, tmp_path, *flags)
     assert metrics["precision"] == "32-true"  # 16-mixed is the GPU default; CPUs use float32
-    check_metrics(metrics, 2)
     # shards of unequal length through Lightning's DDP wrapper: no hang, each row scored once
     rows = val_rows(project, 0.205)
     assert rows % 2 == 1 and metrics["val_examples"] == rows

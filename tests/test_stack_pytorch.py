@@ -4,7 +4,6 @@ resume after a kill, and the generated project's own tests."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.test_stack_pytorch_helpers import (
     run_env,
     run_generated_tests,
     train,
+    train_on_two_machines,
     trainer_command,
     val_rows,
 )
@@ -164,50 +164,15 @@ def test_text_transformer_and_time_series(tmp_path: Path) -> None:
     assert model(torch.linspace(50, 60, 12).reshape(1, 12, 1)).shape == (1, 3)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
-    """Two 'machines' with Vertex AI's variables (MASTER_ADDR/PORT, WORLD_SIZE=2, RANK=node) and
-    no LOCAL_RANK: each `python -m trainer.task` re-launches itself under torchrun; the two
-    processes train one DDP model (gloo) and only the chief writes it."""
+    """Two 'machines' with Vertex AI's variables: each `python -m trainer.task` re-launches itself
+    under torchrun; the two processes train one DDP model (gloo) and only the chief writes it."""
     project = _project(tmp_path, "tabular_regression", "multi_node")
     make_sample(project)
-    port = str(_free_port())
-    processes = []
-    for node in (0, 1):
-        env = run_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE="2", RANK=str(node))
-        out = ["--model_dir=" + str(tmp_path / f"node{node}" / "model")]
-        command = [
-            *trainer_command(
-                project, MAIN_PYTHON, "--epochs=2", "--device=cpu", "--val_fraction=0.205"
-            ),
-            "--nproc_per_node=1",
-            *out,
-            f"--metrics_path={tmp_path / f'node{node}' / 'metrics.json'}",
-        ]
-        processes.append(
-            subprocess.Popen(
-                command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-            )
-        )
-    logs = [p.communicate(timeout=600)[0].decode() for p in processes]
-    assert [p.returncode for p in processes] == [0, 0], "\n".join(logs)
+    flags = ("--epochs=2", "--device=cpu", "--val_fraction=0.205", "--nproc_per_node=1")
+    metrics, logs = train_on_two_machines(project, tmp_path, *flags)
     assert "--nnodes=2" in logs[0] and "--node_rank=1" in logs[1]
-    chief, other = tmp_path / "node0", tmp_path / "node1"
-    assert sorted(p.name for p in (chief / "model").iterdir()) == [
-        "model.pt",
-        "preprocessing.json",
-        "state_dict.pt",
-    ]
-    assert not (other / "model").exists() and not (other / "metrics.json").exists()
-    metrics = json.loads((chief / "metrics.json").read_text())
-    assert metrics["world_size"] == 2
-    check_metrics(metrics, 2)
     # every validation row scored once: an odd split is not padded to two equal shards
     rows = val_rows(project, 0.205)
     assert rows % 2 == 1 and metrics["val_examples"] == rows

@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -223,3 +224,37 @@ def val_rows(project: Path, val_fraction: float) -> int:
         [MAIN_PYTHON, "-c", code], cwd=project, capture_output=True, text=True, check=True
     )
     return int(done.stdout.strip().splitlines()[-1])
+
+
+def train_on_two_machines(
+    project: Path, out: Path, *flags: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Two 'machines' as Vertex AI sets them up (MASTER_ADDR/PORT, WORLD_SIZE=2, RANK=machine, no
+    LOCAL_RANK), each running `python -m trainer.task` with `flags`: both must exit 0 and only the
+    chief may write the model and metrics. Returns the chief's metrics and both logs."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    processes = []
+    for node in (0, 1):
+        env = run_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE="2", RANK=str(node))
+        command = [
+            *trainer_command(project, MAIN_PYTHON, *flags),
+            f"--model_dir={out / f'node{node}' / 'model'}",
+            f"--metrics_path={out / f'node{node}' / 'metrics.json'}",
+        ]
+        processes.append(
+            subprocess.Popen(
+                command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+        )
+    logs = [p.communicate(timeout=600)[0].decode() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], "\n".join(logs)
+    chief, other = out / "node0", out / "node1"
+    written = sorted(p.name for p in (chief / "model").iterdir())
+    assert written == ["model.pt", "preprocessing.json", "state_dict.pt"]
+    assert not (other / "model").exists() and not (other / "metrics.json").exists()
+    metrics: dict[str, Any] = json.loads((chief / "metrics.json").read_text())
+    assert metrics["world_size"] == 2
+    check_metrics(metrics, 2)
+    return metrics, logs
