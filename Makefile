@@ -47,6 +47,7 @@ test-fast: install-test
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: install-test
+	$(BIN)/lint-imports
 	$(BIN)/ruff check advisor tests bench
 	$(BIN)/black --check advisor tests bench
 

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from advisor.generate import generate_project
+    from advisor.project.generate import generate_project
 
     with tempfile.TemporaryDirectory(prefix="bench-keras-") as tmp:
         root = Path(tmp) / "project"

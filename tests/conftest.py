@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from advisor.engine import default_ruleset
-from advisor.rules import RuleSet
+from advisor.ruleset.rules import RuleSet
 
 REPO = Path(__file__).resolve().parent.parent
 

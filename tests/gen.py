@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor.engine import Recommendation, default_ruleset, recommend
-from advisor.generate import generate_project
-from advisor.questions import validate_answers
+from advisor.project.generate import generate_project
+from advisor.ruleset.questions import validate_answers
 
 
 def recommendation_for(answers: Mapping[str, Any]) -> Recommendation:

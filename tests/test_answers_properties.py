@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from advisor.engine import default_ruleset, recommend
 from advisor.errors import BadAnswers
-from advisor.questions import Question, validate_answers
+from advisor.ruleset.questions import Question, validate_answers
 
 RULESET = default_ruleset()
 QUESTIONS = RULESET.questions.questions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advisor.rules import RuleSet
+from advisor.ruleset.rules import RuleSet
 from tests.conftest import REPO, run_advisor
 
 EXAMPLE = REPO / "examples" / "tabular-sklearn.yml"

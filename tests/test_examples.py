@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor import examples
+from advisor.project import examples
 from tests.conftest import REPO, run_advisor
 
 GUIDE_SCENARIOS = {

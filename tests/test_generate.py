@@ -12,9 +12,10 @@ import black
 import pytest
 import yaml
 
-from advisor import __version__, generate
+from advisor import __version__
 from advisor.errors import AdvisorError
-from advisor.generate import ANSWERS_FILE, BASE_FILE, build_project, generate_project
+from advisor.project import generate
+from advisor.project.generate import ANSWERS_FILE, BASE_FILE, build_project, generate_project
 from tests.conftest import REPO, run_advisor
 
 EXAMPLE = REPO / "examples" / "tabular-sklearn.yml"

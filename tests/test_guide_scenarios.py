@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from advisor.engine import recommend
-from advisor.questions import validate_answers
-from advisor.rules import RuleSet
+from advisor.ruleset.questions import validate_answers
+from advisor.ruleset.rules import RuleSet
 
 FOLDER = Path(__file__).parent / "guide_scenarios"
 FILES = sorted(FOLDER.glob("*.yaml"))

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from advisor.engine import default_ruleset, recommend
 from advisor.errors import AdvisorError
-from advisor.questions import Question, validate_answers
-from advisor.render import render_project
+from advisor.project.render import render_project
+from advisor.ruleset.questions import Question, validate_answers
 from tests.conftest import run_advisor
 from tests.test_answers_properties import _valid_value as valid_value
 

@@ -15,21 +15,21 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
+from advisor.cli.prompts import QuestionaryAsker
+from advisor.cli.quiz_view import QuizView
 from advisor.engine import default_ruleset
 from advisor.paths import rules_dir
-from advisor.quiz import (
+from advisor.quiz.bank import TIP_KEY, Bank, load_bank
+from advisor.quiz.progress import Progress
+from advisor.quiz.session import (
     QuizQuestion,
     QuizSettings,
     choose_scenarios,
     make_question,
     run_command,
 )
-from advisor.quiz_bank import TIP_KEY, Bank, load_bank
-from advisor.quiz_present import QuizView
-from advisor.quiz_progress import Progress
-from advisor.quiz_prompt import QuestionaryAsker
-from advisor.quiz_solve import MAX_OPTIONS, build_options, decision_output, project, solve, why_not
-from advisor.rules import RuleSet
+from advisor.quiz.solve import MAX_OPTIONS, build_options, decision_output, project, solve, why_not
+from advisor.ruleset.rules import RuleSet
 from tests.conftest import REPO, run_advisor
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from advisor.engine import default_ruleset
 from advisor.paths import rules_dir
-from advisor.quiz import QuizSettings, choose_scenarios, topic_stats
-from advisor.quiz_bank import load_bank
-from advisor.quiz_progress import Progress, data_dir, interval
+from advisor.quiz.bank import load_bank
+from advisor.quiz.progress import Progress, data_dir, interval
+from advisor.quiz.session import QuizSettings, choose_scenarios, topic_stats
 from tests.conftest import run_advisor
 from tests.test_quiz import keys_for, planned_questions, run_piped
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pexpect
 
-from advisor.quiz import QuizSettings
+from advisor.quiz.session import QuizSettings
 from tests.conftest import REPO
 from tests.test_quiz import planned_questions
 

@@ -9,7 +9,7 @@ import black
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.render import py_literal
+from advisor.project.render import py_literal
 
 scalars = st.one_of(
     st.text(),

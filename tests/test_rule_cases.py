@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.check import case_problem
 from advisor.engine import default_ruleset
+from advisor.engine.check import case_problem
 
 RULESET = default_ruleset()
 CASES = [(rule.id, case.name) for rule in RULESET.by_id.values() for case in rule.cases]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from advisor.rules import RuleSet
+from advisor.ruleset.rules import RuleSet
 
 
 def test_every_rule_documents_what_why_and_source(ruleset: RuleSet) -> None:

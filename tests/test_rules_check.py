@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.check import check_ruleset
-from advisor.rules import RuleSet, load_rules
+from advisor.engine.check import check_ruleset
+from advisor.ruleset.rules import RuleSet, load_rules
 from tests.conftest import REPO, run_advisor
 
 
@@ -83,11 +83,11 @@ def test_a_wrong_case_is_reported(rules_copy: Path) -> None:
 
 
 def test_numeric_thresholds_are_split_on_both_sides(ruleset: RuleSet) -> None:
-    from advisor.check import _atoms_by_fact, _domain
+    from advisor.engine.domains import atoms_by_fact, fact_domain
 
-    atoms = _atoms_by_fact(ruleset.rules["hardware"])
+    atoms = atoms_by_fact(ruleset.rules["hardware"])
     tests = atoms["model_parameters"]
-    points = _domain("model_parameters", tests, ruleset, set())
+    points = fact_domain("model_parameters", tests, ruleset, set())
     for atom in tests:  # every threshold test is both true and false somewhere in the domain
         assert {atom.test(p) for p in points} == {True, False}, atom
     # one representative per region: (0], (0, 1M), [1M, 100M), [100M, 1B], (1B, ...)
@@ -128,12 +128,12 @@ def test_rules_list_and_show() -> None:
 
 
 def test_facts_compared_with_each_other_get_both_outcomes(ruleset: RuleSet) -> None:
-    from advisor.check import _atoms_by_fact, _domains
+    from advisor.engine.domains import atoms_by_fact, fact_domains
 
-    atoms = _atoms_by_fact(ruleset.rules["hp_search"])
+    atoms = atoms_by_fact(ruleset.rules["hp_search"])
     facts = sorted(atoms)
     earlier = set(ruleset.decision_names[: ruleset.decision_names.index("hp_search")])
-    domains = dict(zip(facts, _domains(facts, atoms, ruleset, earlier), strict=True))
+    domains = dict(zip(facts, fact_domains(facts, atoms, ruleset, earlier), strict=True))
     relation = next(a for a in atoms["search_points"] if a.other == "max_trials")
     outcomes = {
         relation.compare(points, trials)

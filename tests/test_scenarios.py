@@ -11,9 +11,9 @@ import pytest
 
 from advisor.errors import BadRuleFile
 from advisor.paths import rules_dir
-from advisor.quiz_bank import TIP_KEY, Bank, Scenario, load_bank
-from advisor.quiz_solve import decision_output, facts_at, solve, unmet
-from advisor.rules import RuleSet
+from advisor.quiz.bank import TIP_KEY, Bank, Scenario, load_bank
+from advisor.quiz.solve import decision_output, facts_at, solve, unmet
+from advisor.ruleset.rules import RuleSet
 
 SCENARIOS = rules_dir() / "scenarios"
 IDS = sorted(p.stem for p in SCENARIOS.glob("*.yaml") if not p.name.startswith("_"))

@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 import yaml
 
+from advisor.answers import ANSWERS_FILE
 from advisor.cli import main
 from advisor.engine import default_ruleset
 from advisor.errors import BadAnswers
-from advisor.generate import ANSWERS_FILE, BASE_FILE, build_project
 from advisor.paths import templates_dir
-from advisor.questions import validate_answers
-from advisor.render import load_stacks, select_stack, sql_identifier, sql_string
+from advisor.project.generate import BASE_FILE, build_project
+from advisor.project.render import load_stacks, select_stack, sql_identifier, sql_string
+from advisor.ruleset.questions import validate_answers
 from tests.gen import recommendation_for
 
 BASE: dict[str, Any] = {"project_name": "hostile-test", "label_column": "label"}

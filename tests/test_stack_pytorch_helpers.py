@@ -22,7 +22,7 @@ from typing import Any
 import black
 import torch
 
-from advisor.render import select_stack
+from advisor.project.render import select_stack
 from tests.gen import recommendation_for, render_to
 
 REPO = Path(__file__).resolve().parents[1]

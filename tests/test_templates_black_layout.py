@@ -15,8 +15,8 @@ import black
 import pytest
 from black.mode import TargetVersion
 
-from advisor import generate
-from advisor.answers_io import read_answers_file
+from advisor.answers import read_answers_file
+from advisor.project import generate
 from tests.conftest import REPO
 from tests.test_vertex_submit import TARGETS, answers_for
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from advisor.generate import ANSWERS_FILE, BASE_FILE, generate_project
-from advisor.update import _merge_file, update_project
+from advisor.answers import ANSWERS_FILE
+from advisor.project.generate import BASE_FILE, generate_project
+from advisor.project.update import _merge_file, update_project
 from tests.conftest import REPO, run_advisor
 
 ANSWERS = yaml.safe_load((REPO / "examples" / "tabular-sklearn.yml").read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.merge import merge3
+from advisor.project.merge import merge3
 
 BASE = "".join(f"line {i}\n" for i in range(1, 11))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from advisor.render import render_project
+from advisor.project.render import render_project
 from tests.gen import recommendation_for, render_to
 from tests.test_vertex_helpers import dry_run, project_imports, project_tests, run_main
 

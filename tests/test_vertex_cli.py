@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from advisor.render import select_stack
+from advisor.project.render import select_stack
 from tests.gen import recommendation_for, render_to
 from tests.test_vertex_helpers import ruff, stacks_present
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from advisor.render import select_stack
+from advisor.project.render import select_stack
 from tests.gen import recommendation_for, render_to
 from tests.test_vertex_helpers import REPO, check_custom_job, dry_run, ruff
 from tests.test_vertex_submit import TARGETS, answers_for
@@ -102,7 +102,7 @@ def test_stack_job_matches_the_recommendation(answers: dict[str, Any], tmp_path:
 )
 def test_submit_instructions(extra: dict[str, Any], expected: list[str], absent: list[str]) -> None:
     """The README section on submitting (templates/common/_vertex_submit.md.j2)."""
-    from advisor.render import _environment, build_context
+    from advisor.project.render import _environment, build_context
 
     answers = {"project_name": "demo-job", "gcp_project": "acme-ml", **extra}
     rec = recommendation_for(answers)

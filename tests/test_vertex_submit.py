@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from advisor.render import render_project
+from advisor.project.render import render_project
 from tests.gen import recommendation_for
 from tests.test_vertex_helpers import (
     REPO,

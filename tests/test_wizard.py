@@ -12,10 +12,11 @@ import yaml
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
+from advisor.cli.wizard import TerminalUI, run_wizard
 from advisor.engine import default_ruleset, recommend
-from advisor.questions import Question, validate_answers
-from advisor.rules import RuleSet
-from advisor.wizard import Interview, TerminalUI, check_typed, run_wizard, settled_decisions
+from advisor.interview import Interview, check_typed, settled_decisions
+from advisor.ruleset.questions import Question, validate_answers
+from advisor.ruleset.rules import RuleSet
 
 ENTER, UP, DOWN, CLEAR, CTRL_C = "\r", "\x1b[A", "\x1b[B", "\x15", "\x03"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.check import _atoms_by_fact, _numeric_points
-from advisor.engine import recommend
+from advisor.engine.domains import LARGE, atoms_by_fact, numeric_points
+from advisor.engine.evaluate import recommend
 from advisor.errors import BadAnswers
-from advisor.rules import RuleSet
+from advisor.ruleset.rules import RuleSet
 
 
 @dataclass
@@ -27,9 +27,9 @@ def candidate_values(question_id: str, ruleset: RuleSet) -> list[Any]:
         return [False, True]
     if question.type in ("int", "float"):
         rules = [rule for rules in ruleset.rules.values() for rule in rules]
-        atoms = _atoms_by_fact(rules).get(question_id, [])
-        points = _numeric_points(atoms, question.type == "int", question.min, question.max)
-        return [p for p in points if p < 10**12]
+        atoms = atoms_by_fact(rules).get(question_id, [])
+        points = numeric_points(atoms, question.type == "int", question.min, question.max)
+        return [p for p in points if p < LARGE]
     raise BadAnswers(f"--vary {question_id}: a text answer has no values to vary")
 
 

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.quiz import QuizQuestion, QuizResult, QuizSettings, Response
+    from advisor.quiz.session import QuizQuestion, QuizResult, QuizSettings, Response
 
 
 def _clock(seconds: float) -> str:

@@ -8,17 +8,16 @@ option of every question is the engine's answer; the explanation comes from the 
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from advisor.errors import AdvisorError
-from advisor.quiz_bank import Bank, Scenario
-from advisor.quiz_progress import Progress
-from advisor.quiz_solve import Option, Solution, build_options, solve, why_not
-from advisor.rules import RuleSet
+from advisor.quiz.bank import Bank, Scenario
+from advisor.quiz.progress import Progress
+from advisor.quiz.solve import Option, Solution, build_options, solve, why_not
+from advisor.ruleset.rules import RuleSet
 
 DEFAULT_COUNT = 10
 SECONDS_PER_QUESTION = 120  # the real exam allows about two minutes a question
@@ -229,8 +228,13 @@ def run_command(
     view: Any,
     progress: Progress,
     ask: Asker | None = None,
+    make_asker: Callable[[], Asker] = lambda: _no_asker(),
 ) -> int:
-    """The interactive quiz, as `advisor quiz` runs it (tests pass pipe input through `ask`)."""
+    """The interactive quiz, as `advisor quiz` runs it.
+
+    The terminal's asker is made by `make_asker` only once there is something to ask (the CLI
+    passes its questionary prompt); tests pass pipe input through `ask`.
+    """
     seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
     scenarios = choose_scenarios(bank, progress, settings, seed)
     if not scenarios:
@@ -241,14 +245,7 @@ def run_command(
         )
         return 0
     if ask is None:
-        if not sys.stdin.isatty():
-            raise AdvisorError(
-                "advisor quiz asks its questions in a terminal, and stdin is not one;"
-                " `advisor quiz --list --json` prints the scenarios without asking"
-            )
-        from advisor.quiz_prompt import QuestionaryAsker
-
-        ask = QuestionaryAsker()
+        ask = make_asker()
     progress.start_session()
     questions = [make_question(s, bank, ruleset, seed) for s in scenarios]
     time_limit = None
@@ -266,6 +263,10 @@ def run_command(
     )
     view.score(result, result.by_topic(bank))
     return 0
+
+
+def _no_asker() -> Asker:
+    raise AdvisorError("no way to ask the questions was given")
 
 
 # --- listing and statistics ----------------------------------------------------------------------

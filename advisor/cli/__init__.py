@@ -1,4 +1,11 @@
-"""The `advisor` command line: a thin layer over the library (argparse keeps start-up fast)."""
+"""The `advisor` command line: the only layer that talks to the terminal.
+
+Owns argument parsing (argparse, which keeps start-up fast), the commands and their exit codes,
+and every terminal library: rich tables (`present`, `quiz_view`) and questionary prompts
+(`prompts`, `wizard`). Each command group is a module with `register(subparsers)`; handlers
+import the library lazily so that `advisor --help` and `advisor recommend` stay fast. Nothing
+below this package imports it.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +17,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
-from advisor.cli_options import add_answer_options
+from advisor.cli.options import add_answer_options
 from advisor.errors import AdvisorError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from advisor.answers_io import load_answers
+    from advisor.answers import load_answers
+    from advisor.cli.present import print_json, print_recommendation
     from advisor.engine import default_ruleset, recommend
-    from advisor.present import print_json, print_recommendation
 
     ruleset = default_ruleset()
     answers = load_answers(ruleset.questions, args.answers, args.overrides)
@@ -32,9 +39,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from advisor.check import check_ruleset
+    from advisor.cli.present import print_check, print_json
     from advisor.engine import default_ruleset
-    from advisor.present import print_check, print_json
+    from advisor.engine.check import check_ruleset
 
     report = check_ruleset(default_ruleset())
     if args.json:
@@ -54,8 +61,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
+    from advisor.cli.present import print_rule_list
     from advisor.engine import default_ruleset
-    from advisor.present import print_rule_list
 
     print_rule_list(default_ruleset())
     return 0
@@ -64,8 +71,8 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 def cmd_rules_show(args: argparse.Namespace) -> int:
     import difflib
 
+    from advisor.cli.present import print_rule
     from advisor.engine import default_ruleset
-    from advisor.present import print_rule
 
     ruleset = default_ruleset()
     rule = ruleset.by_id.get(args.rule_id.upper())
@@ -82,7 +89,7 @@ def cmd_rules_graph(args: argparse.Namespace) -> int:
     import subprocess
 
     from advisor.engine import default_ruleset
-    from advisor.graph import dot, mermaid, mermaid_overview
+    from advisor.engine.graph import dot, mermaid, mermaid_overview
 
     ruleset = default_ruleset()
     flowchart = mermaid_overview(ruleset) if args.overview else mermaid(ruleset)
@@ -113,8 +120,8 @@ def cmd_rules_graph(args: argparse.Namespace) -> int:
 
 def cmd_rules_doc(args: argparse.Namespace) -> int:
     from advisor.engine import default_ruleset
+    from advisor.engine.ruledoc import rules_reference
     from advisor.paths import rules_dir
-    from advisor.ruledoc import rules_reference
 
     text = rules_reference(default_ruleset())
     target = args.path or rules_dir().parent / "docs" / "rules.md"
@@ -136,18 +143,18 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from advisor.cli.present import print_json
     from advisor.engine import default_ruleset
-    from advisor.present import print_json
 
     print_json(default_ruleset().questions.json_schema())
     return 0
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from advisor.answers_io import load_answers
+    from advisor.answers import load_answers
+    from advisor.cli.present import print_json, print_whatif
     from advisor.engine import default_ruleset
-    from advisor.present import print_json, print_whatif
-    from advisor.whatif import vary
+    from advisor.engine.whatif import vary
 
     ruleset = default_ruleset()
     answers = load_answers(ruleset.questions, args.answers, args.overrides)
@@ -175,7 +182,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 
 def cmd_examples(args: argparse.Namespace) -> int:
-    from advisor import examples
+    from advisor.project import examples
 
     root = examples.repo_root()
     source, output = root / "examples", root / "generated_examples"
@@ -257,12 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """The `register` functions of the command modules listed in advisor.commands."""
-    import importlib
+    """The `register` functions of the command groups kept in modules of their own."""
+    from advisor.cli import project, quiz
 
-    from advisor.commands import COMMAND_MODULES
-
-    return [importlib.import_module(name).register for name in COMMAND_MODULES]
+    return [project.register, quiz.register]
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -16,11 +16,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from advisor.conditions import Condition, ConditionError, compile_condition
-from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
 from advisor.errors import BadAnswers, BadRuleFile
-from advisor.yamlcache import YamlCache
-from advisor.yamlio import load_yaml_file
+from advisor.ruleset.conditions import Condition, ConditionError, compile_condition
+from advisor.ruleset.schema import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
+from advisor.ruleset.yamlcache import YamlCache
+from advisor.ruleset.yamlio import load_yaml_file
 
 QuestionType = Literal["choice", "bool", "int", "float", "text"]
 

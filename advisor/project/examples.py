@@ -40,9 +40,10 @@ def example_files(examples_dir: Path) -> dict[str, Path]:
 
 def expected_tree(answers_path: Path) -> dict[str, str]:
     """Every file of one example folder, relative to it, rendered in memory."""
-    from advisor.generate import build_project, read_answers_any
+    from advisor.answers import read_answers_file
+    from advisor.project.generate import build_project
 
-    project = build_project(read_answers_any(answers_path), str(answers_path))
+    project = build_project(read_answers_file(answers_path), str(answers_path))
     files = {f"project/{rel}": text for rel, text in project.files.items()}
     files["answers.yml"] = answers_path.read_text(encoding="utf-8")
     files["README.md"] = NOTE.format(name=answers_path.stem, refresh=REFRESH)

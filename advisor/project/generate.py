@@ -1,7 +1,7 @@
 """From answers to a project on disk: render, format, check, then move into place atomically.
 
 The pipeline: validate the answers, run the engine, render the stack's templates
-(advisor.render), format every generated Python file with black (in process) and parse it,
+(advisor.project.render), format every generated Python file with black (in process) and parse it,
 parse the generated JSON and YAML files, refuse any Jinja left in the output, add
 `.advisor-answers.yml` (the answers, the tool and rules versions, every decision with its rule
 and reason) and `.advisor/base.json` (the generated files, the base of `advisor update`'s
@@ -19,19 +19,19 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from advisor import __version__
+from advisor.answers import ANSWERS_FILE
 from advisor.engine import Recommendation, default_ruleset, recommend
 from advisor.errors import AdvisorError
 from advisor.paths import rules_dir
-from advisor.questions import validate_answers
+from advisor.ruleset.questions import validate_answers
 
-ANSWERS_FILE = ".advisor-answers.yml"
 BASE_FILE = ".advisor/base.json"
 # Files the tool owns outright: regenerated on every run, never merged.
 TOOL_FILES = (ANSWERS_FILE, BASE_FILE)
@@ -82,7 +82,7 @@ def rules_version(root: Path | None = None) -> str:
 
 def build_project(raw_answers: Mapping[str, Any], origin: str = "answers") -> Project:
     """Validate, recommend, render, format and check; nothing is written."""
-    from advisor.render import render_project, select_stack
+    from advisor.project.render import render_project, select_stack
 
     ruleset = default_ruleset()
     answers = validate_answers(dict(raw_answers), ruleset.questions, origin)
@@ -182,7 +182,7 @@ def _black_identity() -> str:
 
 
 def _black_cache_dir() -> Path:
-    from advisor.yamlcache import cache_root
+    from advisor.ruleset.yamlcache import cache_root
 
     return cache_root() / "black"
 
@@ -204,7 +204,7 @@ def check_leftovers(files: Mapping[str, str], answers: Mapping[str, Any]) -> Non
     replaced by its (plain) default: a marker that survives that comes from a template, not
     from the user, whatever escaping the templates applied to the user's string.
     """
-    from advisor.render import render_project
+    from advisor.project.render import render_project
 
     if find_leftovers(files) is None:
         return
@@ -246,39 +246,6 @@ def base_snapshot_text(files: Mapping[str, str]) -> str:
     """The generated files as JSON: the base of the next `advisor update`'s three-way merge."""
     data = {"advisor_version": __version__, "files": dict(sorted(files.items()))}
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-
-
-def read_project_answers(project_dir: Path) -> dict[str, Any]:
-    """The answers stored in a generated project's `.advisor-answers.yml` (not yet validated)."""
-    from advisor.errors import BadAnswers
-    from advisor.yamlio import load_yaml_file
-
-    path = project_dir / ANSWERS_FILE
-    data = load_yaml_file(path, BadAnswers)
-    answers = data.get("answers") if isinstance(data, Mapping) else None
-    if not isinstance(answers, Mapping):
-        raise BadAnswers(f"{path}: field 'answers': expected a mapping of question ids to values")
-    return dict(answers)
-
-
-def read_answers_any(path: Path) -> dict[str, Any]:
-    """An answers file, or a generated project's `.advisor-answers.yml` (its `answers` mapping)."""
-    from advisor.answers_io import read_answers_file
-
-    return read_answers_file(path)  # it unwraps a project's record
-
-
-def load_answers_any(path: Path | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """Validated answers from a file (either kind) and `--set` flags; errors name their origin."""
-    from advisor.answers_io import parse_set_flags
-
-    questions = default_ruleset().questions
-    raw = read_answers_any(path) if path is not None else {}
-    origin = str(path) if path is not None else "--set"
-    validate_answers(raw, questions, origin)
-    flags = parse_set_flags(overrides)
-    validate_answers(flags, questions, "--set")
-    return validate_answers({**raw, **flags}, questions, origin)
 
 
 def read_base_snapshot(project_dir: Path) -> dict[str, str] | None:

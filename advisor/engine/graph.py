@@ -6,7 +6,7 @@ from each decision to the decisions whose rules read it.
 
 from __future__ import annotations
 
-from advisor.rules import RuleSet, rule_dependencies
+from advisor.ruleset.rules import RuleSet, rule_dependencies
 
 
 def _label(text: str) -> str:

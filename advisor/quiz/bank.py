@@ -27,9 +27,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.errors import AdvisorError, BadAnswers, BadRuleFile
-from advisor.questions import validate_answers
-from advisor.rules import RuleSet
-from advisor.yamlio import load_yaml_file
+from advisor.ruleset.questions import validate_answers
+from advisor.ruleset.rules import RuleSet
+from advisor.ruleset.yamlio import load_yaml_file
 
 TOPICS_FILE = "_topics.yaml"
 DIMENSIONS_FILE = "_dimensions.yaml"

@@ -12,13 +12,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from advisor.conditions import Condition, ConditionError, compile_condition
-from advisor.definitions import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
 from advisor.errors import BadRuleFile
-from advisor.expressions import Expression, ExpressionError, is_expression, parse_expression
-from advisor.questions import QuestionSet, load_questions
-from advisor.rulecache import RuleSetCache
-from advisor.yamlcache import YamlCache
+from advisor.ruleset.cache import RuleSetCache
+from advisor.ruleset.conditions import Condition, ConditionError, compile_condition
+from advisor.ruleset.expressions import Expression, ExpressionError, is_expression, parse_expression
+from advisor.ruleset.questions import QuestionSet, load_questions
+from advisor.ruleset.schema import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
+from advisor.ruleset.yamlcache import YamlCache
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from advisor import __version__
-from advisor.conditions import compile_condition
 from advisor.engine import Recommendation
 from advisor.errors import AdvisorError, BadRuleFile
 from advisor.paths import templates_dir
-from advisor.yamlcache import cache_root
-from advisor.yamlio import load_yaml_file
+from advisor.ruleset.conditions import compile_condition
+from advisor.ruleset.yamlcache import cache_root
+from advisor.ruleset.yamlio import load_yaml_file
 
 
 @dataclass(frozen=True)

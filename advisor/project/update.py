@@ -23,16 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisor.answers import ANSWERS_FILE
 from advisor.errors import AdvisorError
-from advisor.generate import (
-    ANSWERS_FILE,
+from advisor.project.generate import (
     BASE_FILE,
     Project,
     build_project,
     read_base_snapshot,
-    read_project_answers,
 )
-from advisor.merge import merge3
+from advisor.project.merge import merge3
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,8 @@ def _merge_file(
 
 def plan_update(project_dir: Path, overrides: Sequence[str] = ()) -> UpdateResult:
     """Everything `update` would do, computed in memory."""
-    from advisor.answers_io import parse_set_flags
+    from advisor.answers import given_answers, read_project_answers
     from advisor.engine import default_ruleset
-    from advisor.questions import validate_answers
 
     project_dir = Path(project_dir)
     answers_path = project_dir / ANSWERS_FILE
@@ -134,10 +132,8 @@ def plan_update(project_dir: Path, overrides: Sequence[str] = ()) -> UpdateResul
         )
     stored = read_project_answers(project_dir)
     questions = default_ruleset().questions
-    validate_answers(stored, questions, str(answers_path))
-    flags = parse_set_flags(overrides)
-    validate_answers(flags, questions, "--set")
-    new = build_project({**stored, **flags}, str(answers_path))
+    given = given_answers(questions, answers_path, overrides, stored=stored)
+    new = build_project(given, str(answers_path))
 
     base = read_base_snapshot(project_dir)
     base_source = "snapshot"

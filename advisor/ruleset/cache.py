@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from advisor.yamlcache import cache_root
+from advisor.ruleset.yamlcache import cache_root
 
 _VERSION = 1
 _PACKAGE = Path(__file__).resolve().parent
-# Modules whose classes are pickled, or whose checks a cached rule set has passed.
-_CODE = ("conditions", "definitions", "expressions", "questions", "rulecache", "rules")
+# Every module of this package: its classes are pickled, or its checks a cached set has passed.
 
 
 class RuleSetCache:
@@ -33,8 +32,7 @@ class RuleSetCache:
 
     def _fingerprint(self) -> str:
         parts = [sys.version, str(_VERSION)]
-        for name in _CODE:
-            parts.append(_stamp(_PACKAGE / f"{name}.py"))
+        parts.extend(_stamp(path) for path in sorted(_PACKAGE.glob("*.py")))
         for folder, dirs, files in os.walk(self.root):
             dirs.sort()
             parts.extend(_stamp(Path(folder) / f) for f in sorted(files) if f.endswith(".yaml"))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from advisor.cli_options import add_answer_options
+from advisor.cli.options import add_answer_options
 
 
 def register(subparsers: Any) -> None:
@@ -80,12 +80,13 @@ def _default_output(answers: dict[str, Any]) -> Path:
 
 def cmd_new(args: argparse.Namespace) -> int:
     if args.answers is None:
-        from advisor.wizard import run_wizard
+        from advisor.cli.wizard import run_wizard
 
         return run_wizard(answers_path=None, overrides=args.overrides, output=args.output)
-    from advisor.generate import load_answers_any
+    from advisor.answers import load_answers
+    from advisor.engine import default_ruleset
 
-    answers = load_answers_any(args.answers, args.overrides)
+    answers = load_answers(default_ruleset().questions, args.answers, args.overrides)
     output = args.output or _default_output(answers)
     return generate_and_report(
         answers, output, force=args.force, pretend=args.pretend or args.diff, diff=args.diff
@@ -95,7 +96,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def generate_and_report(
     answers: dict[str, Any], output: Path, *, force: bool, pretend: bool, diff: bool
 ) -> int:
-    from advisor.generate import file_tree, generate_project
+    from advisor.project.generate import file_tree, generate_project
 
     result = generate_project(answers, output, force=force, pretend=pretend, diff=diff)
     files = result.project.files
@@ -115,13 +116,13 @@ def generate_and_report(
 
 
 def cmd_wizard(args: argparse.Namespace) -> int:
-    from advisor.wizard import run_wizard
+    from advisor.cli.wizard import run_wizard
 
     return run_wizard(answers_path=args.answers, overrides=args.overrides, output=args.output)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from advisor.update import changed, describe, update_project
+    from advisor.project.update import changed, describe, update_project
 
     result = update_project(args.project, args.overrides, pretend=args.pretend)
     shown = changed(result.changes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 EPILOG = """\
 modes:
@@ -91,14 +92,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
+    from advisor.cli.present import print_json
+    from advisor.cli.quiz_view import QuizView
     from advisor.engine import default_ruleset
     from advisor.errors import AdvisorError
     from advisor.paths import rules_dir
-    from advisor.present import print_json
-    from advisor.quiz import DEFAULT_COUNT, QuizSettings, list_items, run_command, topic_stats
-    from advisor.quiz_bank import load_bank
-    from advisor.quiz_present import QuizView
-    from advisor.quiz_progress import Progress
+    from advisor.quiz.bank import load_bank
+    from advisor.quiz.progress import Progress
+    from advisor.quiz.session import (
+        DEFAULT_COUNT,
+        QuizSettings,
+        list_items,
+        run_command,
+        topic_stats,
+    )
 
     if args.json and not (args.list or args.stats):
         raise AdvisorError("--json: only with --list or --stats")
@@ -135,4 +142,21 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         review=args.review,
         time_limit=args.time_limit,
     )
-    return run_command(bank, ruleset, settings, view=view, progress=progress)
+    return run_command(
+        bank, ruleset, settings, view=view, progress=progress, make_asker=_terminal_asker
+    )
+
+
+def _terminal_asker() -> Any:
+    """questionary's prompt, once the quiz has questions to ask; stdin must be a terminal."""
+    import sys
+
+    from advisor.cli.prompts import QuestionaryAsker
+    from advisor.errors import AdvisorError
+
+    if not sys.stdin.isatty():
+        raise AdvisorError(
+            "advisor quiz asks its questions in a terminal, and stdin is not one;"
+            " `advisor quiz --list --json` prints the scenarios without asking"
+        )
+    return QuestionaryAsker()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.rules import RuleSet
+from advisor.ruleset.rules import RuleSet
 
 
 def _value(value: object) -> str:

@@ -7,9 +7,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.check import CheckReport
     from advisor.engine import Recommendation
-    from advisor.rules import Rule, RuleSet
+    from advisor.engine.check import CheckReport
+    from advisor.ruleset.rules import Rule, RuleSet
 
 _HIDDEN = {"choice", "rule", "because", "source", "warnings"}
 

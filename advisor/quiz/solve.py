@@ -14,13 +14,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.conditions import Atom, compile_condition
 from advisor.engine import Recommendation, recommend
 from advisor.errors import BadAnswers
-from advisor.expressions import is_expression
-from advisor.questions import Question, validate_answers
-from advisor.quiz_bank import TIP_KEY, Bank, Scenario
-from advisor.rules import Rule, RuleSet, rule_dependencies
+from advisor.quiz.bank import TIP_KEY, Bank, Scenario
+from advisor.ruleset.conditions import Atom, compile_condition
+from advisor.ruleset.expressions import is_expression
+from advisor.ruleset.questions import Question, validate_answers
+from advisor.ruleset.rules import Rule, RuleSet, rule_dependencies
 
 # The choice every dimension takes when it does not apply (a value of the public interface): as a
 # distractor it is the least tempting, so it is offered last.

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from advisor.yamlio import load_yaml_file
+from advisor.ruleset.yamlio import load_yaml_file
 
 _VERSION = 1
 

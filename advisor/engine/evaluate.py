@@ -10,23 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from advisor.errors import BadRuleFile
-from advisor.expressions import ExpressionError, is_expression, lookup_in
-from advisor.paths import rules_dir
-from advisor.questions import validate_answers
-from advisor.rules import Decision, Rule, RuleSet, load_rules
+from advisor.ruleset import default_ruleset
+from advisor.ruleset.expressions import ExpressionError, is_expression, lookup_in
+from advisor.ruleset.questions import validate_answers
+from advisor.ruleset.rules import Decision, Rule, RuleSet
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
-
-
-@lru_cache(maxsize=1)
-def default_ruleset() -> RuleSet:
-    """The rules shipped with the tool (loaded once per process)."""
-    return load_rules(rules_dir())
 
 
 @dataclass

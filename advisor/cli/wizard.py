@@ -1,0 +1,172 @@
+"""`advisor wizard` in a terminal: questionary prompts over the interview in advisor.interview.
+
+Answers given in a file or with `--set` are not asked again; Ctrl-C offers to save the answers
+given so far; the end is the recommendation and, if confirmed, the project.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import AdvisorError
+from advisor.interview import Interview, check_typed, parse_typed
+from advisor.ruleset.questions import Question, QuestionSet
+
+# ---- the terminal ----
+
+
+class TerminalUI:
+    """questionary prompts; decisions and notes printed through prompt_toolkit."""
+
+    def __init__(self, questions: QuestionSet, **prompt_kwargs: Any) -> None:
+        self.questions = questions
+        self.prompt_kwargs = prompt_kwargs  # input/output, for tests
+        self.messages: list[str] = []  # every prompt text, in order
+        self.decisions: list[str] = []  # every decision shown, as "title: choice"
+
+    def _print(self, text: str, style: str = "") -> None:
+        import questionary
+
+        output = self.prompt_kwargs.get("output")
+        questionary.print(text, style=style, **({"output": output} if output else {}))
+
+    def ask(self, question: Question, default: Any) -> Any:
+        import questionary
+
+        message = question.prompt
+        self.messages.append(message)
+        if question.type == "choice":
+            choices = [
+                questionary.Choice(title=c.label or c.value, value=c.value)
+                for c in question.choices
+            ]
+            prompt = questionary.select(
+                message, choices=choices, default=default, **self.prompt_kwargs
+            )
+        elif question.type == "bool":
+            prompt = questionary.confirm(message, default=bool(default), **self.prompt_kwargs)
+        else:
+            shown = "" if default is None else _format_default(default)
+            prompt = questionary.text(
+                message,
+                default=shown,
+                validate=lambda text: check_typed(question, self.questions, text),
+                **self.prompt_kwargs,
+            )
+        value = prompt.unsafe_ask()
+        return parse_typed(question, value) if question.type in ("int", "float", "text") else value
+
+    def note(self, text: str) -> None:
+        self._print(f"  {text}", "fg:ansibrightblack")
+
+    def decision(self, title: str, output: Mapping[str, Any]) -> None:
+        from advisor.cli.present import details
+
+        extra = details(dict(output))
+        self.decisions.append(f"{title}: {output.get('choice')}")
+        self._print(
+            f"=> {title}: {output.get('choice')}" + (f" ({extra})" if extra else ""),
+            "bold fg:ansigreen",
+        )
+        self._print(f"   {output.get('because')} [{output.get('rule')}]", "fg:ansibrightblack")
+
+    def confirm(self, message: str, default: bool) -> bool:
+        import questionary
+
+        self.messages.append(message)
+        return bool(
+            questionary.confirm(message, default=default, **self.prompt_kwargs).unsafe_ask()
+        )
+
+    def text(self, message: str, default: str) -> str:
+        import questionary
+
+        self.messages.append(message)
+        return str(questionary.text(message, default=default, **self.prompt_kwargs).unsafe_ask())
+
+
+def _format_default(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else str(value)
+    return str(value)
+
+
+def _save_answers(ui: TerminalUI, given: Mapping[str, Any], default_name: str) -> None:
+    import yaml
+
+    path = Path(ui.text("Save them to", default_name))
+    path.write_text(
+        yaml.safe_dump(dict(given), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    ui._print(
+        f"Saved {len(given)} answers to {path}; continue with `advisor wizard --answers {path}`"
+    )
+
+
+def run_wizard(
+    answers_path: Path | None = None,
+    overrides: Sequence[str] = (),
+    output: Path | None = None,
+    *,
+    prompt_kwargs: Mapping[str, Any] | None = None,
+    ui: TerminalUI | None = None,
+) -> int:
+    """The `advisor wizard` command: interview, recommendation, then the project."""
+    from advisor.answers import given_answers
+    from advisor.engine import default_ruleset, recommend
+
+    ruleset = default_ruleset()
+    questions = ruleset.questions
+    preset = given_answers(questions, answers_path, overrides)
+
+    if ui is None and not prompt_kwargs and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise AdvisorError(
+            "the wizard needs a terminal; without one, use `advisor new --answers FILE`"
+        )
+    ui = ui or TerminalUI(questions, **dict(prompt_kwargs or {}))
+    interview = Interview(ruleset)
+    try:
+        answers = interview.run(ui, preset)
+        from advisor.cli.present import print_recommendation
+
+        rec = recommend(answers, ruleset)
+        print_recommendation(rec, ruleset)
+        if not ui.confirm("Generate the project?", True):
+            if ui.confirm("Save the answers to a file?", True):
+                _save_answers(ui, interview.given, "answers.yml")
+            return 0
+        return _generate(ui, answers, output)
+    except KeyboardInterrupt:
+        return _interrupted(ui, interview)
+
+
+def _generate(ui: TerminalUI, answers: dict[str, Any], output: Path | None) -> int:
+    from advisor.cli.project import generate_and_report
+
+    while True:
+        target = output or Path(ui.text("Output folder", str(answers["project_name"])))
+        force = False
+        if target.is_dir() and any(target.iterdir()):
+            force = ui.confirm(
+                f"{target} is not empty. Write the project into it (its files are replaced)?",
+                False,
+            )
+            if not force:
+                if output is not None:
+                    raise AdvisorError(f"{target}: the folder is not empty")
+                continue
+        return generate_and_report(answers, target, force=force, pretend=False, diff=False)
+
+
+def _interrupted(ui: TerminalUI, interview: Interview) -> int:
+    print("\nadvisor: interrupted", file=sys.stderr)
+    if interview.given:
+        try:
+            if ui.confirm(f"Save the {len(interview.given)} answers given so far?", True):
+                _save_answers(ui, interview.given, "answers.yml")
+        except (KeyboardInterrupt, EOFError):
+            pass
+    return 130
