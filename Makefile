@@ -48,12 +48,12 @@ test-fast: install-test
 
 lint: install-test
 	$(BIN)/lint-imports
-	$(BIN)/ruff check advisor tests bench
-	$(BIN)/black --check advisor tests bench
+	$(BIN)/ruff check advisor tests bench scripts
+	$(BIN)/black --check advisor tests bench scripts
 
 format: install-test
-	$(BIN)/black advisor tests bench
-	$(BIN)/ruff check --fix advisor tests bench
+	$(BIN)/black advisor tests bench scripts
+	$(BIN)/ruff check --fix advisor tests bench scripts
 
 typecheck: install-test
 	$(BIN)/mypy

@@ -1,0 +1,479 @@
+"""The TensorFlow (Keras 3) stack: rendered for every target the engine picks, and trained.
+
+Each generated project runs as a user runs it (`python -m trainer.task` in a subprocess with this
+venv's Python), on tiny sample data for one or two epochs. The checks then load what it wrote
+(model.keras and the SavedModel) in this process and recompute the validation metric from the
+saved model's own predictions. GPU and TPU code paths run here through the strategy objects that
+work on a CPU: MirroredStrategy over two logical CPU replicas (with mixed_float16),
+MultiWorkerMirroredStrategy over two local processes, TPUStrategy falling back to the default
+strategy (with mixed_bfloat16), and ParameterServerStrategy over an in-process cluster.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.helpers.gen import recommendation_for, render_to
+
+# Answers that make the engine pick each target (and cover every task family).
+ANSWERS: dict[str, dict[str, Any]] = {
+    # one device (CPU), tabular classification, random search tuning
+    "cpu_tabular": {
+        "task": "tabular_classification",
+        "model_family": "mlp",
+        "data_size_gb": 0.5,
+        "hyperparameters": 2,
+        "label_column": "churned",
+    },
+    # one device (GPU: mixed precision), the other families
+    "gpu_regression": {"task": "tabular_regression", "model_family": "mlp", "data_size_gb": 5},
+    "gpu_time_series": {"task": "time_series_forecasting", "model_family": "rnn"},
+    "gpu_image": {
+        "task": "image_classification",
+        "model_family": "cnn",
+        "hyperparameters": 3,
+        "all_params_discrete": True,
+        "search_points": 36,
+    },
+    "gpu_text": {"task": "text_classification", "model_family": "other"},
+    "mirrored": {"task": "tabular_classification", "expected_training_hours": 48},
+    "multi_worker": {
+        "task": "tabular_regression",
+        "model_family": "mlp",
+        "model_parameters": 300_000_000,
+        "max_machines": 2,
+    },
+    "tpu": {
+        "task": "text_classification",
+        "model_family": "transformer",
+        "model_parameters": 340_000_000,
+    },
+    "parameter_server": {
+        "task": "tabular_classification",
+        "large_embeddings": True,
+        "max_machines": 6,
+        "fault_tolerant": True,
+    },
+    # tasks without a model of their own map to the nearest family
+    "detection": {"task": "object_detection", "model_family": "cnn"},
+    "recommendation": {"task": "recommendation", "deployment_target": "mobile"},
+}
+EXPECTED_TARGETS = {
+    "cpu_tabular": ("cpu", "none", "float32"),
+    "gpu_regression": ("single_gpu", "none", "mixed_float16"),
+    "gpu_time_series": ("single_gpu", "none", "mixed_float16"),
+    "gpu_image": ("single_gpu", "none", "mixed_float16"),
+    "gpu_text": ("single_gpu", "none", "mixed_float16"),
+    "mirrored": ("multi_gpu", "mirrored", "mixed_float16"),
+    "multi_worker": ("multi_gpu", "multi_worker_mirrored", "mixed_float16"),
+    "tpu": ("tpu", "tpu_strategy", "mixed_bfloat16"),
+    "parameter_server": ("cpu", "parameter_server", "float32"),
+    "detection": ("single_gpu", "none", "mixed_float16"),
+    "recommendation": ("single_gpu", "none", "mixed_float16"),
+}
+SAMPLES = {
+    "tabular_classification": "data/sample.csv",
+    "tabular_regression": "data/sample.csv",
+    "time_series": "data/sample.csv",
+    "image": "data/images.parquet",
+    "text": "data/reviews.csv",
+}
+TRAINER_MODULES = ("task", "data", "model", "distribute", "loop", "callbacks", "artifacts")
+
+
+def answers_for(name: str) -> dict[str, Any]:
+    return {"framework": "tensorflow", "project_name": f"tf-{name.replace('_', '-')}"} | ANSWERS[
+        name
+    ]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a local run: no cluster or Vertex AI variables leak in."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CONFIG", "CLUSTER_SPEC") and not k.startswith(("AIP_", "CLOUD_ML_"))
+    }
+    return env | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"} | extra
+
+
+def constant(project: Path, name: str) -> Any:
+    """A module-level constant of the generated trainer/task.py (read, not imported)."""
+    match = re.search(
+        rf"^{name} = (.+?)(?:  #.*)?$", (project / "trainer/task.py").read_text(), re.M
+    )
+    assert match, name
+    return eval(match.group(1), {})  # a literal the template wrote with the `py` filter
+
+
+def family(project: Path) -> str:
+    return str(constant(project, "FAMILY"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Path]]:
+    """Render (once per module) the project for an entry of ANSWERS, with its sample data."""
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            root = render_to(answers_for(name), tmp_path_factory.mktemp(name) / "project")
+            if (root / "data/make_sample.py").exists():
+                subprocess.run(
+                    [sys.executable, "data/make_sample.py"], cwd=root, check=True, env=clean_env()
+                )
+            made[name] = root
+        return made[name]
+
+    yield get
+
+
+def train(
+    root: Path, out: Path, *flags: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "trainer.task",
+        f"--model_dir={out / 'model'}",
+        f"--checkpoint_dir={out / 'checkpoints'}",
+        f"--tensorboard_dir={out / 'logs'}",
+        *flags,
+    ]
+    result = subprocess.run(
+        command,
+        cwd=root,
+        env=env or clean_env(CLOUD_ML_HP_METRIC_FILE=str(out / "hypertune.jsonl")),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr[-5000:]
+    return result
+
+
+def load_data_module(root: Path) -> ModuleType:
+    """The generated trainer/data.py under a name of its own (every project has a `trainer`)."""
+    spec = importlib.util.spec_from_file_location(
+        f"data_{root.parent.name}", root / "trainer/data.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def check_saved_model(root: Path, out: Path) -> dict[str, Any]:
+    """Load model.keras and the SavedModel, predict, and recompute the validation metric that
+    metrics.json reports from the saved model's predictions."""
+    import keras
+    import tensorflow as tf
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    model_dir = out / "model"
+    model = keras.models.load_model(model_dir / "model.keras")
+    assert model.dtype_policy.name == "float32"  # the saved copy serves anywhere
+    data = load_data_module(root)
+    meta = json.loads((model_dir / "preprocessing.json").read_text())
+    _, _, x_val, y_val = data.load_arrays(str(root / SAMPLES[family(root)]))
+    assert len(x_val) == metrics["examples"]["validation"]
+    predicted = model.predict(x_val, verbose=0)
+    assert np.isfinite(predicted).all()
+    exported = tf.saved_model.load(str(model_dir))
+    if family(root) == "text":
+        texts = data.read_table(str(root / SAMPLES["text"]))["text"].astype(str).to_numpy()[:5]
+        served = exported.signatures["serving_default"](text=tf.constant(texts))["probabilities"]
+        expected = model.predict(data.make_vectorizer(meta)(texts), verbose=0)
+        np.testing.assert_allclose(served.numpy(), expected, rtol=1e-4, atol=1e-5)
+    else:
+        served = np.asarray(exported.serve(tf.constant(x_val[:8], dtype=tf.float32)))
+        np.testing.assert_allclose(served, predicted[:8], rtol=1e-4, atol=1e-4)
+    if "classes" in meta:
+        assert predicted.shape == (len(x_val), len(meta["classes"]))
+        np.testing.assert_allclose(predicted.sum(axis=1), 1.0, rtol=1e-4)
+        accuracy = float(np.mean(predicted.argmax(axis=1) == y_val))
+        assert accuracy == pytest.approx(metrics["validation"]["accuracy"], abs=1e-6)
+    else:
+        rmse = float(np.sqrt(np.mean((predicted.reshape(-1) - y_val) ** 2)))
+        assert rmse == pytest.approx(metrics["validation"]["rmse"], rel=1e-3)
+    assert metrics["metric"]["value"] == metrics["validation"][metrics["metric"]["id"]]
+    return metrics
+
+
+# ---- rendering (fast) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_engine_picks_each_target_and_the_project_says_so(name: str, tmp_path: Path) -> None:
+    rec = recommendation_for(answers_for(name))
+    hardware, distribution, precision = EXPECTED_TARGETS[name]
+    assert rec.decisions["framework"]["choice"] == "tensorflow"
+    assert rec.decisions["hardware"]["choice"] == hardware
+    assert rec.decisions["distribution"]["choice"] == distribution
+    root = render_to(answers_for(name), tmp_path / "project")
+    for module in TRAINER_MODULES:
+        assert (root / "trainer" / f"{module}.py").is_file(), module
+    assert constant(root, "DISTRIBUTION") == distribution
+    assert constant(root, "PRECISION") == precision
+    assert constant(root, "TUNING") == (
+        rec.decisions["hp_search"]["choice"] not in ("none", "not_applicable")
+    )
+    study = json.loads((root / "trainer/hyperparameters.json").read_text())
+    assert study["metric"]["goal"] in ("maximize", "minimize")
+    readme = (root / "README.md").read_text()
+    assert "## The trainer" in readme and "### How it trains" in readme
+    sample = SAMPLES[family(root)]
+    assert (root / sample).exists() or sample in (root / "Makefile").read_text()
+    assert (root / "scripts/local_cluster.py").exists() == (distribution == "multi_worker_mirrored")
+    assert constant(root, "TASK") == ANSWERS[name]["task"]
+
+
+def test_parser_accepts_every_tuned_parameter(tmp_path: Path) -> None:
+    """build_parser() (which submit.py uses to check a job's args) takes each parameter of
+    hyperparameters.json, discrete values passed as floats included."""
+    root = render_to(answers_for("gpu_image"), tmp_path / "project")
+    study = json.loads((root / "trainer/hyperparameters.json").read_text())
+    assert [p["id"] for p in study["parameters"]] == ["learning_rate", "batch_size", "filters"]
+    assert all(p["type"] == "discrete" for p in study["parameters"])
+    script = (
+        "import json, sys\n"
+        "from trainer.task import build_parser\n"
+        "study = json.load(open('trainer/hyperparameters.json'))\n"
+        "args = [f\"--{p['id']}={float(p['values'][-1])}\" for p in study['parameters']]\n"
+        "parsed = vars(build_parser().parse_args(args))\n"
+        "print(json.dumps({p['id']: parsed[p['id']] for p in study['parameters']}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == {"learning_rate": 0.01, "batch_size": 256, "filters": 64}
+    bad = subprocess.run(
+        [sys.executable, "-m", "trainer.task", "--batch_size=32.5"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "not a whole number" in bad.stderr
+
+
+# ---- training: every task on one device --------------------------------------------------
+
+
+# Tabular classification and text classification train on one device in the resume and TPU
+# fallback tests below (and in their projects' own smoke tests).
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gpu_regression", "gpu_time_series", "gpu_image"])
+def test_one_device_trains_every_task(
+    name: str, project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    root = project(name)
+    train(root, tmp_path, "--epochs=2")
+    metrics = check_saved_model(root, tmp_path)
+    assert metrics["strategy"] == "none" and metrics["replicas"] == 1
+    assert metrics["precision"] == "float32"  # mixed_float16 is only applied on a GPU
+    assert metrics["epochs_run"] == 2 and len(metrics["history"]["loss"]) == 2
+    assert metrics["examples_per_second"] > 0 and metrics["time_to_first_step_seconds"] > 0
+    events = list((tmp_path / "logs" / "validation").glob("events.out.tfevents.*"))
+    assert events, "no TensorBoard events"
+    assert not (tmp_path / "checkpoints" / "checkpoint").exists()  # a complete run clears them
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["cpu_tabular", "gpu_text", "multi_worker"])
+def test_generated_smoke_tests_pass(name: str, project: Callable[[str], Path]) -> None:
+    """The project's own tests (as `make test` runs them), in the project."""
+    root = project(name)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_smoke.py"],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert re.search(r"\b(4|5) passed\b", result.stdout), result.stdout[-2000:]
+
+
+# ---- training: the distributed targets on a CPU ------------------------------------------
+
+
+@pytest.mark.slow
+def test_mirrored_over_two_cpu_replicas_in_mixed_float16(
+    project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    root = project("mirrored")
+    train(root, tmp_path, "--epochs=2", "--cpu_replicas=2", "--precision=mixed_float16")
+    metrics = check_saved_model(root, tmp_path)
+    assert metrics["strategy"] == "mirrored" and metrics["replicas"] == 2
+    assert metrics["precision"] == "mixed_float16"
+    assert metrics["global_batch_size"] == 2 * 64  # per-replica batch x replicas
+    assert metrics["learning_rate"] == pytest.approx(2 * 0.001)  # scaled with the replicas
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("localhost", 0))
+    ports = [int(sock.getsockname()[1]) for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_multi_worker_mirrored_two_processes_one_model(
+    project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A chief and a worker, each with the TF_CONFIG Vertex AI would give it (on localhost) and
+    its own AIP_MODEL_DIR: both finish, only the chief's model folder exists."""
+    root = project("multi_worker")
+    hosts = [f"localhost:{port}" for port in free_ports(2)]
+    cluster = {"chief": hosts[:1], "worker": hosts[1:]}
+    processes = {}
+    for role in ("chief", "worker"):
+        scratch = tmp_path / f"{role}-tmp"
+        scratch.mkdir()
+        env = clean_env(
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": role, "index": 0}}),
+            AIP_MODEL_DIR=str(tmp_path / role / "model"),
+            AIP_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
+            AIP_TENSORBOARD_LOG_DIR=str(tmp_path / "logs"),
+            TMPDIR=str(scratch),
+        )
+        processes[role] = subprocess.Popen(
+            [sys.executable, "-m", "trainer.task", "--epochs=2"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    logs = {role: p.communicate(timeout=600)[1] for role, p in processes.items()}
+    for role, process in processes.items():
+        assert process.returncode == 0, f"{role}:\n{logs[role][-4000:]}"
+    assert "model written to" in logs["chief"]
+    assert "the chief writes the model" in logs["worker"]
+    assert not (tmp_path / "worker").exists()  # the worker wrote no model and no metrics
+    assert not list((tmp_path / "worker-tmp").iterdir())  # its checkpoint copies are gone
+    metrics = check_saved_model(root, tmp_path / "chief")
+    assert metrics["strategy"] == "multi_worker_mirrored" and metrics["replicas"] == 2
+    assert metrics["global_batch_size"] == 2 * 64
+
+
+@pytest.mark.slow
+def test_tpu_strategy_falls_back_to_the_default_strategy(
+    project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    root = project("tpu")
+    result = train(root, tmp_path, "--epochs=2", "--precision=mixed_bfloat16")
+    assert "no TPU found" in result.stderr
+    metrics = check_saved_model(root, tmp_path)
+    assert metrics["requested_strategy"] == "tpu_strategy" and metrics["strategy"] == "none"
+    assert metrics["precision"] == "mixed_bfloat16"  # the TPU precision, run on the CPU
+
+
+@pytest.mark.slow
+def test_parameter_server_strategy_on_an_in_process_cluster(
+    project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    root = project("parameter_server")
+    result = train(root, tmp_path, "--epochs=2", "--ps_workers=2", "--ps_servers=2")
+    assert "strategy parameter_server" in result.stderr
+    metrics = check_saved_model(root, tmp_path)
+    assert metrics["strategy"] == "parameter_server" and metrics["replicas"] == 2
+    assert metrics["epochs_run"] == 2
+
+
+# ---- checkpoints -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(
+    project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Kill the trainer as soon as its first checkpoint exists, start it again: it restores
+    the newest checkpoint and trains only the remaining epochs."""
+    root = project("cpu_tabular")
+    epochs = 40
+    flags = [
+        f"--model_dir={tmp_path / 'model'}",
+        f"--checkpoint_dir={tmp_path / 'checkpoints'}",
+        f"--tensorboard_dir={tmp_path / 'logs'}",
+        f"--epochs={epochs}",
+        "--patience=0",
+    ]
+    env = clean_env(CLOUD_ML_HP_METRIC_FILE=str(tmp_path / "hypertune.jsonl"))
+    first = subprocess.Popen(
+        [sys.executable, "-m", "trainer.task", *flags],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    index = tmp_path / "checkpoints" / "checkpoint"
+    deadline = time.monotonic() + 300
+    while not index.exists():
+        assert first.poll() is None, "the trainer ended before writing a checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 300 s"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=60)
+    state = index.read_text()
+    done = int(re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state, re.M).group(1))
+    assert 1 <= done < epochs
+    assert not (tmp_path / "metrics.json").exists()
+
+    second = subprocess.run(
+        [sys.executable, "-m", "trainer.task", *flags],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert f"epoch {done} is done" in second.stderr
+    assert f"epoch {done + 1}/{epochs}" in second.stderr
+    assert f"epoch {done}/{epochs}" not in second.stderr
+    metrics = check_saved_model(root, tmp_path)
+    assert metrics["strategy"] == "none" and metrics["initial_epoch"] == done
+    assert metrics["epochs_run"] == epochs - done
+    # The restarted run reported the metric after each of its epochs, numbered by epoch.
+    reports = (tmp_path / "hypertune.jsonl").read_text().splitlines()
+    steps = [int(json.loads(line)["global_step"]) for line in reports]
+    assert steps[-(epochs - done) :] == list(range(done + 1, epochs + 1))
+
+
+# ---- pins --------------------------------------------------------------------------------
+
+
+def test_requirements_pin_the_versions_the_tests_ran(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    root = render_to(answers_for("recommendation"), tmp_path / "project")  # with compression
+    pins = dict(
+        line.split("==")
+        for line in (root / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert {"tensorflow-cpu", "keras", "tf-keras", "tensorflow-model-optimization"} <= set(pins)
+    for name, pinned in pins.items():
+        assert version(name) == pinned, name
