@@ -20,3 +20,12 @@ class BadAnswers(AdvisorError):
 
 class BadRuleFile(AdvisorError):
     """A rule, question or decision file that cannot be loaded."""
+
+
+class TemplateBug(AdvisorError):
+    """A template that rendered something broken: a fault of the tool, not of the answers.
+
+    Exit 70 (EX_SOFTWARE) so scripts and tests tell it from bad input (exit 2).
+    """
+
+    exit_code = 70

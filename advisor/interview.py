@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 from advisor.engine import Recommendation, recommend
 from advisor.errors import BadAnswers
-from advisor.ruleset.conditions import compile_condition
 from advisor.ruleset.questions import Question, QuestionSet, validate_answers
 from advisor.ruleset.rules import RuleSet, rule_dependencies
 
@@ -26,25 +25,6 @@ ORIGIN = "wizard"
 
 
 # ---- which decisions are settled ----
-
-
-def _tri(tree: Any, facts: Mapping[str, Any], known: set[str]) -> bool | None:
-    """A `when` tree in three-valued logic: None when it depends on a fact not known yet."""
-    if tree is None or tree == {}:
-        return True
-    if "all" in tree or "any" in tree:
-        values = [_tri(item, facts, known) for item in tree.get("all") or tree.get("any")]
-        decisive, other = (False, True) if "all" in tree else (True, False)
-        if decisive in values:
-            return decisive
-        return other if all(v is other for v in values) else None
-    if "not" in tree:
-        value = _tri(tree["not"], facts, known)
-        return None if value is None else not value
-    atom = compile_condition(tree).atoms[0]
-    if atom.fact not in known:
-        return None
-    return atom.test(facts.get(atom.fact))
 
 
 def settled_decisions(ruleset: RuleSet, rec: Recommendation, resolved: set[str]) -> list[str]:
@@ -58,7 +38,7 @@ def settled_decisions(ruleset: RuleSet, rec: Recommendation, resolved: set[str])
         winner = rec.winner(decision.name)
         is_settled = False
         for rule in ruleset.rules[decision.name]:
-            value = _tri(rule.when, facts, known)
+            value = rule.condition.tri(facts, known)
             if rule.id == winner:
                 reads = rule_dependencies(rule) - set(rule.then)
                 is_settled = value is True and reads <= known

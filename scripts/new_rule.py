@@ -19,7 +19,9 @@ from advisor.errors import AdvisorError
 from advisor.paths import rules_dir
 from advisor.ruleset.rules import RuleSet, load_rules
 
-TODO_BECAUSE = "TODO: why this choice follows, in a sentence a learner can check against the source."
+TODO_BECAUSE = (
+    "TODO: why this choice follows, in a sentence a learner can check against the source."
+)
 TODO_SOURCE = "TODO: the guide section ('guide: Section / Subsection') or a public URL"
 
 
@@ -43,10 +45,14 @@ def scaffold(decision: str, rule_id: str, when: str, choice: str, priority: int)
     root = rules_dir()
     ruleset = load_rules(root)
     if decision not in ruleset.decision_names:
-        raise AdvisorError(f"{decision}: not a decision; one of {', '.join(ruleset.decision_names)}")
+        raise AdvisorError(
+            f"{decision}: not a decision; one of {', '.join(ruleset.decision_names)}"
+        )
     allowed = ruleset.decision(decision).choices
     if allowed and choice not in allowed:
-        raise AdvisorError(f"--choice {choice}: not a {decision} choice; one of {', '.join(allowed)}")
+        raise AdvisorError(
+            f"--choice {choice}: not a {decision} choice; one of {', '.join(allowed)}"
+        )
     fact, sep, text = when.partition("=")
     if not sep or fact not in ruleset.questions.by_id:
         known = ", ".join(q.id for q in ruleset.questions.questions)

@@ -28,7 +28,7 @@ from typing import Any
 from advisor import __version__
 from advisor.answers import ANSWERS_FILE
 from advisor.engine import Recommendation, default_ruleset, recommend
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, TemplateBug
 from advisor.paths import rules_dir
 from advisor.ruleset.questions import validate_answers
 
@@ -93,7 +93,7 @@ def build_project(raw_answers: Mapping[str, Any], origin: str = "answers") -> Pr
     check_leftovers(files, answers)
     for tool_file in TOOL_FILES:
         if tool_file in files:
-            raise AdvisorError(f"template error: the stack '{stack}' must not render {tool_file}")
+            raise TemplateBug(f"template error: the stack '{stack}' must not render {tool_file}")
     project = Project(answers, rec, stack, files)
     files[ANSWERS_FILE] = answers_file_text(project)
     files[BASE_FILE] = base_snapshot_text(project.generated)
@@ -108,7 +108,7 @@ def postprocess(rel: str, text: str) -> str:
         try:
             json.loads(text)
         except ValueError as exc:
-            raise AdvisorError(
+            raise TemplateBug(
                 f"generated {rel} is not valid JSON ({exc}): a template bug"
             ) from None
     elif rel.endswith((".yml", ".yaml")):
@@ -118,7 +118,7 @@ def postprocess(rel: str, text: str) -> str:
             yaml.safe_load(text)
         except yaml.YAMLError as exc:
             problem = str(exc).splitlines()[0]
-            raise AdvisorError(
+            raise TemplateBug(
                 f"generated {rel} is not valid YAML ({problem}): a template bug"
             ) from None
     return text
@@ -129,13 +129,13 @@ def format_python(rel: str, text: str) -> str:
     try:
         ast.parse(text, filename=rel)
     except SyntaxError as exc:
-        raise AdvisorError(
+        raise TemplateBug(
             f"generated {rel} is not valid Python (line {exc.lineno}: {exc.msg}): a template bug"
         ) from None
     try:
         formatted = _black(text)
     except Exception as exc:  # black raises several types; any of them is a template bug
-        raise AdvisorError(f"generated {rel} cannot be formatted by black: {exc}") from None
+        raise TemplateBug(f"generated {rel} cannot be formatted by black: {exc}") from None
     ast.parse(formatted, filename=rel)
     return formatted
 
@@ -216,7 +216,7 @@ def check_leftovers(files: Mapping[str, str], answers: Mapping[str, Any]) -> Non
     hit = find_leftovers(render_project(recommend(plain, ruleset)))
     if hit is not None:
         rel, marker, line = hit
-        raise AdvisorError(f"generated {rel}: '{marker}' left over at line {line}: a template bug")
+        raise TemplateBug(f"generated {rel}: '{marker}' left over at line {line}: a template bug")
 
 
 def answers_file_text(project: Project) -> str:

@@ -6,7 +6,7 @@ Facts are answer ids and decision names (a decision's value is its choice).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +85,13 @@ class Condition:
     def describe(self) -> str:
         return _describe(self.source)
 
+    def tri(self, facts: Facts, known: set[str]) -> bool | None:
+        """The condition in three-valued logic: None while it depends on a fact not yet known.
+
+        The wizard uses it to tell a decision that no open question can change any more.
+        """
+        return _tri(self.source, facts, known)
+
 
 def compile_condition(tree: Any) -> Condition:
     """Compile a `when` tree; None or `{}` is always true."""
@@ -151,9 +158,24 @@ def _compile_atom(tree: Mapping[str, Any], atoms: list[Atom]) -> Predicate:
     return lambda facts: test(facts.get(fact))
 
 
-def iter_atoms(tree: Any) -> Iterator[Atom]:
-    """The atoms of an uncompiled tree (for tools that only read conditions)."""
-    yield from compile_condition(tree).atoms
+def _tri(tree: Any, facts: Facts, known: set[str]) -> bool | None:
+    if tree is None or tree == {}:
+        return True
+    if "all" in tree or "any" in tree:
+        values = [_tri(item, facts, known) for item in tree.get("all") or tree.get("any")]
+        decisive, other = (False, True) if "all" in tree else (True, False)
+        if decisive in values:
+            return decisive
+        return other if all(v is other for v in values) else None
+    if "not" in tree:
+        value = _tri(tree["not"], facts, known)
+        return None if value is None else not value
+    atom = compile_condition(tree).atoms[0]
+    if atom.fact not in known or (atom.other and atom.other not in known):
+        return None
+    if atom.other:
+        return atom.compare(facts.get(atom.fact), facts.get(atom.other))
+    return atom.test(facts.get(atom.fact))
 
 
 def _describe(tree: Any) -> str:
