@@ -1,7 +1,7 @@
 """Snapshots of `advisor --help` and `advisor new --help` (tests/snapshots/).
 
 A change to the CLI shows up here as a diff; when it is intended, regenerate the snapshots with
-`UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_cli_help.py` and review the diff.
+`UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/cli/test_cli_help.py` and review the diff.
 """
 
 from __future__ import annotations
@@ -36,5 +36,5 @@ def test_help_matches_snapshot(args: list[str], name: str) -> None:
     expected = path.read_text(encoding="utf-8")
     assert result.stdout == expected, (
         f"`advisor {' '.join(args)}` differs from {path}; if the change is intended, run:"
-        " UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_cli_help.py"
+        " UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/cli/test_cli_help.py"
     )

@@ -1,7 +1,7 @@
 """The CLI's own path imports nothing heavy (frameworks and the Vertex SDK cost seconds).
 
 pydantic counts as heavy here: it validates rule files when they change (see
-tests/test_rule_cache.py), but importing it costs more than a whole warm `recommend`.
+tests/ruleset/test_rule_cache.py), but importing it costs more than a whole warm `recommend`.
 """
 
 from __future__ import annotations
