@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
-from advisor.cli.options import add_answer_options
+from advisor.cli.options import add_answer_options, example_epilog
 from advisor.errors import AdvisorError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -25,15 +25,45 @@ Handler = Callable[[argparse.Namespace], int]
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from advisor.answers import load_answers
-    from advisor.cli.present import print_json, print_recommendation
     from advisor.engine import default_ruleset, recommend
 
     ruleset = default_ruleset()
-    answers = load_answers(ruleset.questions, args.answers, args.overrides)
-    rec = recommend(answers, ruleset)
-    if args.json:
-        print_json(rec.to_json())
+    explain = None
+    if args.explain:
+        from advisor.engine.report import find_decision
+
+        explain = find_decision(args.explain, ruleset)
+        if explain is None:
+            names = ", ".join(ruleset.decision_names)
+            raise AdvisorError(f"--explain: no decision '{args.explain}' (decisions: {names})")
+    if args.answers is None and not args.overrides and not args.defaults:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise AdvisorError(
+                "recommend needs answers: pass --answers FILE (or --set ID=VALUE), or --defaults"
+                " to recommend for the default answers; `advisor wizard` asks them interactively"
+            )
+        from advisor.cli.wizard import interview_answers
+
+        answers = interview_answers(ruleset)
     else:
+        answers = load_answers(ruleset.questions, args.answers, args.overrides)
+    rec = recommend(answers, ruleset)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        from advisor.cli.present import print_json
+
+        print_json(rec.to_json())
+    elif fmt == "markdown":
+        from advisor.engine.report import design_note
+
+        sys.stdout.write(design_note(rec, ruleset))
+    elif explain is not None:
+        from advisor.cli.present import print_explanation
+
+        print_explanation(rec, explain, ruleset)
+    else:
+        from advisor.cli.present import print_recommendation
+
         print_recommendation(rec, ruleset)
     return 0
 
@@ -209,10 +239,37 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rec = commands.add_parser(
-        "recommend", help="run the rules over answers and print the recommendation"
+        "recommend",
+        help="run the rules over answers and print the recommendation",
+        description="Run the rules over an answers file and print the recommendation: a summary"
+        " line a decision, then each reason with its rule and source, and the tips.",
+        epilog=example_epilog(
+            "advisor recommend --answers examples/tabular-sklearn.yml",
+            "advisor recommend --answers examples/bert-text-tpu.yml --explain hardware",
+            "advisor recommend --answers examples/pytorch-ddp-multi-gpu.yml --format markdown"
+            " > DESIGN.md",
+            "advisor recommend --defaults --set task=image_classification --json",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_answer_options(rec)
+    rec.add_argument(
+        "--defaults",
+        action="store_true",
+        help="recommend for the default answers when no --answers or --set is given",
+    )
+    rec.add_argument(
+        "--format",
+        choices=["text", "markdown", "json"],
+        default="text",
+        help="text for a terminal (the default), a Markdown design note, or JSON",
+    )
     rec.add_argument("--json", action="store_true", help="print the recommendation as JSON")
+    rec.add_argument(
+        "--explain",
+        metavar="DECISION",
+        help="show one decision's rules: which matched, which won and why the others lost",
+    )
     rec.set_defaults(handler=cmd_recommend)
 
     rules = commands.add_parser("rules", help="check and browse the decision rules")

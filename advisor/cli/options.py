@@ -19,3 +19,8 @@ def add_answer_options(parser: argparse.ArgumentParser, file_help: str = ANSWERS
         metavar="ID=VALUE",
         help="set or override one answer (repeatable)",
     )
+
+
+def example_epilog(*commands: str) -> str:
+    """An epilog of real example commands (for argparse.RawDescriptionHelpFormatter)."""
+    return "examples:\n" + "\n".join(f"  {command}" for command in commands)

@@ -106,6 +106,21 @@ def _save_answers(ui: TerminalUI, given: Mapping[str, Any], default_name: str) -
     )
 
 
+def interview_answers(ruleset: Any) -> dict[str, Any]:
+    """`advisor recommend` on a terminal without answers: ask the interview's questions, then
+    offer to save the answers (so the next run can pass --answers)."""
+    ui = TerminalUI(ruleset.questions)
+    ui._print("No --answers given: the interview asks for them (Ctrl-C stops; --defaults skips).")
+    interview = Interview(ruleset)
+    try:
+        answers = interview.run(ui, {})
+    except KeyboardInterrupt:
+        raise SystemExit(_interrupted(ui, interview)) from None
+    if interview.given and ui.confirm("Save the answers to a file?", False):
+        _save_answers(ui, interview.given, "answers.yml")
+    return dict(answers)
+
+
 def run_wizard(
     answers_path: Path | None = None,
     overrides: Sequence[str] = (),
