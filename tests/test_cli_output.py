@@ -182,3 +182,21 @@ def test_recommend_format_markdown_on_the_command_line() -> None:
     assert result.stdout.startswith("# Design note: ")
     assert "estimate $240" in plain.replace("\n", " ") or "$240" in plain
     assert "TPU_V3" in plain
+
+
+def test_recommend_without_answers_on_a_terminal_asks_them() -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor", "recommend"],
+        cwd=str(REPO),
+        env={**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    child.expect_exact("No --answers given")
+    child.expect_exact("Project name")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130

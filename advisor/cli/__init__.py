@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
-from advisor.cli.options import add_answer_options, example_epilog
+from advisor.cli.options import add_answer_options, completes, example_epilog
 from advisor.errors import AdvisorError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -234,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisor",
         description="Decision advisor and project generator for ML training on Vertex AI.",
+        epilog=START_HERE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"advisor {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -265,23 +267,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="text for a terminal (the default), a Markdown design note, or JSON",
     )
     rec.add_argument("--json", action="store_true", help="print the recommendation as JSON")
-    rec.add_argument(
+    explain = rec.add_argument(
         "--explain",
         metavar="DECISION",
         help="show one decision's rules: which matched, which won and why the others lost",
     )
+    completes(explain, "decisions")
     rec.set_defaults(handler=cmd_recommend)
 
-    rules = commands.add_parser("rules", help="check and browse the decision rules")
+    rules = commands.add_parser(
+        "rules",
+        help="check and browse the decision rules",
+        epilog=example_epilog(
+            "advisor rules check", "advisor rules show HW-TPU-POD", "advisor rules list | less"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
-    check = rules_commands.add_parser("check", help="prove the rule set complete and consistent")
+    check = rules_commands.add_parser(
+        "check",
+        help="prove the rule set complete and consistent",
+        epilog=example_epilog("advisor rules check", "advisor rules check --json | jq .ok"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=cmd_rules_check)
-    rules_commands.add_parser("list", help="list every rule").set_defaults(handler=cmd_rules_list)
-    show = rules_commands.add_parser("show", help="show one rule")
-    show.add_argument("rule_id", metavar="ID")
+    rules_commands.add_parser(
+        "list",
+        help="list every rule",
+        epilog=example_epilog("advisor rules list", "advisor rules list | grep hardware"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).set_defaults(handler=cmd_rules_list)
+    show = rules_commands.add_parser(
+        "show",
+        help="show one rule",
+        epilog=example_epilog("advisor rules show HW-TPU-POD", "advisor rules show svc-onprem"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completes(show.add_argument("rule_id", metavar="ID"), "rules")
     show.set_defaults(handler=cmd_rules_show)
-    graph = rules_commands.add_parser("graph", help="draw the rules as a Mermaid flowchart")
+    graph = rules_commands.add_parser(
+        "graph",
+        help="draw the rules as a Mermaid flowchart",
+        epilog=example_epilog(
+            "advisor rules graph --overview",
+            "advisor rules graph --output rules.svg",
+            "advisor rules graph --format dot > rules.dot",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     graph.add_argument("--overview", action="store_true", help="decisions only, no rules")
     graph.add_argument(
@@ -291,27 +325,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="write .mmd/.md/.dot, or .svg/.png through Graphviz",
     )
     graph.set_defaults(handler=cmd_rules_graph)
-    doc = rules_commands.add_parser("doc", help="the rules reference (docs/rules.md)")
+    doc = rules_commands.add_parser(
+        "doc",
+        help="the rules reference (docs/rules.md)",
+        epilog=example_epilog("advisor rules doc | less", "advisor rules doc --write"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     doc.add_argument("--write", action="store_true", help="refresh docs/rules.md")
     doc.add_argument("--check", action="store_true", help="exit 1 if docs/rules.md is out of date")
     doc.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     doc.set_defaults(handler=cmd_rules_doc)
     rules.set_defaults(handler=lambda _args: _usage(rules))
 
-    examples = commands.add_parser("examples", help="check or refresh generated_examples/")
+    examples = commands.add_parser(
+        "examples",
+        help="check or refresh generated_examples/",
+        epilog=example_epilog("advisor examples --check", "advisor examples --write"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     mode = examples.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if any example is out of date")
     mode.add_argument("--write", action="store_true", help="re-render every example")
     examples.set_defaults(handler=cmd_examples)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of the answers file")
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of the answers file",
+        epilog=example_epilog(
+            "advisor schema > answers.schema.json",
+            "advisor schema | python -m json.tool | less",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     schema.set_defaults(handler=cmd_schema)
 
     whatif = commands.add_parser(
-        "whatif", help="show which values of one answer flip which decisions"
+        "whatif",
+        help="show which values of one answer flip which decisions",
+        epilog=example_epilog(
+            "advisor whatif --answers examples/bert-text-tpu.yml --vary framework",
+            "advisor whatif --answers examples/tabular-sklearn.yml --vary team --json",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_answer_options(whatif)
-    whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
+    vary = whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
+    completes(vary, "questions")
     whatif.add_argument("--json", action="store_true")
     whatif.set_defaults(handler=cmd_whatif)
 
@@ -322,9 +381,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """The `register` functions of the command groups kept in modules of their own."""
-    from advisor.cli import project, quiz
+    from advisor.cli import completion, project, quiz
 
-    return [project.register, quiz.register]
+    return [project.register, quiz.register, completion.register]
+
+
+START_HERE = """\
+start here:
+  advisor wizard                  answer a few questions; get the recommendation and a project
+  advisor recommend --answers examples/tabular-sklearn.yml
+                                  the recommendation for a bundled example (examples/*.yml)
+  advisor quiz                    practise exam scenarios, explained by the rules
+
+more: advisor --help (every command), advisor COMMAND --help (its options and examples),
+      advisor completion bash|zsh|fish (shell completion)
+"""
+
+
+def _start_here() -> int:
+    sys.stdout.write(
+        f"advisor {__version__}: decision advisor and project generator for ML training on"
+        f" Vertex AI.\n\n{START_HERE}"
+    )
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -346,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        return _usage(parser)
+        return _start_here()
     try:
         return handler(args)
     except AdvisorError as exc:
