@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
-from advisor.cli.options import add_answer_options, completes, example_epilog
+from advisor.cli.options import HelpFormatter, add_answer_options, completes, example_epilog
 from advisor.errors import AdvisorError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="advisor",
         description="Decision advisor and project generator for ML training on Vertex AI.",
         epilog=START_HERE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"advisor {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
             " > DESIGN.md",
             "advisor recommend --defaults --set task=image_classification --json",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_answer_options(rec)
     rec.add_argument(
@@ -281,14 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=example_epilog(
             "advisor rules check", "advisor rules show HW-TPU-POD", "advisor rules list | less"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
     check = rules_commands.add_parser(
         "check",
         help="prove the rule set complete and consistent",
         epilog=example_epilog("advisor rules check", "advisor rules check --json | jq .ok"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=cmd_rules_check)
@@ -296,13 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
         "list",
         help="list every rule",
         epilog=example_epilog("advisor rules list", "advisor rules list | grep hardware"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     ).set_defaults(handler=cmd_rules_list)
     show = rules_commands.add_parser(
         "show",
         help="show one rule",
         epilog=example_epilog("advisor rules show HW-TPU-POD", "advisor rules show svc-onprem"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     completes(show.add_argument("rule_id", metavar="ID"), "rules")
     show.set_defaults(handler=cmd_rules_show)
@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
             "advisor rules graph --output rules.svg",
             "advisor rules graph --format dot > rules.dot",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     graph.add_argument("--overview", action="store_true", help="decisions only, no rules")
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         "doc",
         help="the rules reference (docs/rules.md)",
         epilog=example_epilog("advisor rules doc | less", "advisor rules doc --write"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     doc.add_argument("--write", action="store_true", help="refresh docs/rules.md")
     doc.add_argument("--check", action="store_true", help="exit 1 if docs/rules.md is out of date")
@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         "examples",
         help="check or refresh generated_examples/",
         epilog=example_epilog("advisor examples --check", "advisor examples --write"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     mode = examples.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if any example is out of date")
@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
             "advisor schema > answers.schema.json",
             "advisor schema | python -m json.tool | less",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     schema.set_defaults(handler=cmd_schema)
 
@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
             "advisor whatif --answers examples/bert-text-tpu.yml --vary framework",
             "advisor whatif --answers examples/tabular-sklearn.yml --vary team --json",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_answer_options(whatif)
     vary = whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")

@@ -306,7 +306,7 @@ def _fish_condition(path: tuple[str, ...], by_path: dict[tuple[str, ...], Comman
 
 
 def register(subparsers: Any) -> None:
-    from advisor.cli.options import example_epilog
+    from advisor.cli.options import HelpFormatter, example_epilog
 
     parser = subparsers.add_parser(
         "completion",
@@ -319,7 +319,7 @@ def register(subparsers: Any) -> None:
             'advisor completion zsh > "${fpath[1]}/_advisor"   # then restart zsh',
             "advisor completion fish > ~/.config/fish/completions/advisor.fish",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("shell", choices=SHELLS)
     parser.set_defaults(handler=cmd_completion)

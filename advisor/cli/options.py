@@ -35,3 +35,13 @@ def completes(action: argparse.Action, kind: str) -> argparse.Action:
 def example_epilog(*commands: str) -> str:
     """An epilog of real example commands (for argparse.RawDescriptionHelpFormatter)."""
     return "examples:\n" + "\n".join(f"  {command}" for command in commands)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrap to the terminal; text with line breaks of its own (the examples of an
+    epilog) is printed as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from advisor.cli.options import add_answer_options, completes, example_epilog
+from advisor.cli.options import HelpFormatter, add_answer_options, completes, example_epilog
 
 
 def register(subparsers: Any) -> None:
@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
             "advisor new --answers examples/bert-text-tpu.yml --pretend",
             "advisor new --answers answers.yml --set region=europe-west4 -o my-project",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_answer_options(new)
     new.add_argument(
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
             "advisor wizard --answers answers.yml  # ask only what the file leaves open",
             "advisor wizard --set task=image_classification --output vision-project",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_answer_options(wizard, "answers file: only the questions it leaves open are asked")
     wizard.add_argument("--output", "-o", type=Path, metavar="DIR", help="project folder")
@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
             "advisor update --set hyperparameters=3",
             "advisor update my-project --set max_machines=2 --pretend",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     update.add_argument(
         "project", nargs="?", type=Path, default=Path("."), metavar="DIR", help="default: ."
