@@ -244,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         "recommend",
         help="run the rules over answers and print the recommendation",
         description="Run the rules over an answers file and print the recommendation: a summary"
-        " line a decision, then each reason with its rule and source, and the tips.",
+        " line a decision, then each reason with its rule and source, and the tips. Without"
+        " --answers or --set it asks the interview's questions on a terminal and stops on a"
+        " pipe, unless --defaults is given.",
         epilog=example_epilog(
             "advisor recommend --answers examples/tabular-sklearn.yml",
             "advisor recommend --answers examples/bert-text-tpu.yml --explain hardware",
@@ -266,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="text for a terminal (the default), a Markdown design note, or JSON",
     )
-    rec.add_argument("--json", action="store_true", help="print the recommendation as JSON")
+    rec.add_argument("--json", action="store_true", help="the same as --format json")
     explain = rec.add_argument(
         "--explain",
         metavar="DECISION",
