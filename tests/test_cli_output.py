@@ -200,3 +200,25 @@ def test_recommend_without_answers_on_a_terminal_asks_them() -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
+
+
+def test_figures_are_generic_over_the_fields_a_decision_has() -> None:
+    from advisor.engine.report import figures
+
+    decision = default_ruleset().decision("compression")
+    output = {
+        "choice": "combined",
+        "rule": "R",
+        "because": "b",
+        "source": "s",
+        "steps": ["pruning", "distillation"],
+        "estimate_usd": 1234.5,
+        "gpu": {"name": "T4", "memory_gb": 16},
+        "early_stopping": False,
+        "hours": 0,
+    }
+    assert figures(output, decision) == [
+        ("steps", "Pruning + Distillation"),
+        ("estimate", "$1,234.50"),
+        ("gpu", "(name T4, memory gb 16)"),
+    ]

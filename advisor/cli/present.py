@@ -1,4 +1,9 @@
-"""All terminal styling lives here; rich is imported only when a table is printed."""
+"""All terminal styling lives here.
+
+The recommendation is plain text wrapped here (never inside a word) with ANSI colour on a terminal
+(none on a pipe or with NO_COLOR), so `recommend` needs no rich; rich is imported only when a
+table is printed (rules list, whatif).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,6 @@ if TYPE_CHECKING:
     from advisor.engine.check import CheckReport
     from advisor.ruleset.rules import Decision, Rule, RuleSet
 
-_HIDDEN = {"choice", "rule", "because", "source", "warnings"}
-
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -24,18 +27,6 @@ def _console() -> Any:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
-
-
-def details(output: dict[str, Any]) -> str:
-    """The extra fields of a decision (machine type, budget, steps...) as `key=value` text."""
-    parts = []
-    for key, value in output.items():
-        if key in _HIDDEN or value in (None, [], ""):
-            continue
-        if isinstance(value, list):
-            value = " + ".join(str(v) for v in value)
-        parts.append(f"{key}={value}")
-    return ", ".join(parts)
 
 
 class Styles:

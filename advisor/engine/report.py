@@ -51,6 +51,13 @@ def figure_value(key: str, value: Any, decision: Decision) -> str:
     """One field's value as text; a choice id of the same decision reads as its label."""
     if isinstance(value, list):
         return " + ".join(figure_value(key, item, decision) for item in value)
+    if isinstance(value, dict):  # a nested record (a catalogue entry): its fields in brackets
+        inner = [
+            f"{field_name(str(k))} {figure_value(str(k), v, decision)}"
+            for k, v in value.items()
+            if v not in (None, "", [], {})
+        ]
+        return "(" + ", ".join(inner) + ")"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key.endswith("_usd") and isinstance(value, (int, float)):
