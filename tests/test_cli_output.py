@@ -222,3 +222,19 @@ def test_figures_are_generic_over_the_fields_a_decision_has() -> None:
         ("estimate", "$1,234.50"),
         ("gpu", "(name T4, memory gb 16)"),
     ]
+
+
+def test_design_note_gives_the_exams_answer_where_a_refinement_differs() -> None:
+    ruleset = default_ruleset()
+    checked = 0
+    for rule in ruleset.by_id.values():
+        guide = ruleset.by_id.get(rule.refines or "")
+        if guide is None or guide.choice in (None, rule.choice):
+            continue
+        case = next(case for case in rule.cases if case.fires)
+        rec = recommend(validate_answers(case.answers, ruleset.questions, "case"), ruleset)
+        note = design_note(rec, ruleset)
+        label = ruleset.label(rule.decision, guide.choice)
+        assert f"The exam's answer: {label} (guide rule `{guide.id}`" in note, rule.id
+        checked += 1
+    assert checked >= 3

@@ -227,6 +227,15 @@ def _cell(text: str) -> str:
     return _escape(text).replace("\n", " ")
 
 
+def exam_answer(rule: Rule, ruleset: RuleSet) -> tuple[str, Rule] | None:
+    """The guide's (the exam's) choice that `rule` refines, with the guide rule; None when
+    `rule` refines nothing or the guide rule's choice is computed."""
+    guide = ruleset.by_id.get(rule.refines or "")
+    if guide is None or guide.choice is None:
+        return None
+    return guide.choice, guide
+
+
 def context(rec: Recommendation, ruleset: RuleSet) -> list[tuple[str, str]]:
     """The answers behind the recommendation, as (question, answer) text: the questions that
     apply to these answers (the ones the interview asks), each answer as its label."""
@@ -284,6 +293,13 @@ def design_note(rec: Recommendation, ruleset: RuleSet, title: str | None = None)
         rule_title = f": {_escape(rule.title)}" if rule else ""
         out.append(f"- Rule: `{view.output.get('rule')}`{rule_title}")
         out.append(f"- Source: {_escape(str(view.output.get('source', '')))}")
+        exam = exam_answer(rule, ruleset) if rule else None
+        if exam is not None and exam[0] != view.choice:
+            guide = exam[1]
+            out.append(
+                f"- The exam's answer: {_escape(ruleset.label(view.name, exam[0]))} (guide rule"
+                f" `{guide.id}`: {_escape(guide.title)}); this recommendation refines it"
+            )
         out += [f"- Warning: {_escape(warning)}" for warning in view.warnings]
         out.append("")
     risks = [(view, warning) for view in views for warning in view.warnings]
