@@ -383,9 +383,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """The `register` functions of the command groups kept in modules of their own."""
-    from advisor.cli import completion, project, quiz
+    from advisor.cli import project, quiz
 
-    return [project.register, quiz.register, completion.register]
+    return [project.register, quiz.register, _register_completion]
+
+
+def _register_completion(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "completion",
+        help="print the shell completion script for bash, zsh or fish",
+        description="Print a completion script (commands, options, answer ids and values for"
+        " --set, rule ids) generated from the command line itself. Install it with one command:",
+        epilog=example_epilog(
+            'advisor completion bash > "${BASH_COMPLETION_USER_DIR:-$HOME/.local/share/'
+            'bash-completion}/completions/advisor"',
+            'advisor completion zsh > "${fpath[1]}/_advisor"   # then restart zsh',
+            "advisor completion fish > ~/.config/fish/completions/advisor.fish",
+        ),
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("shell", choices=["bash", "zsh", "fish"])
+    parser.set_defaults(handler=cmd_completion)
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from advisor.cli.completion import completion_words, script
+    from advisor.engine import default_ruleset
+
+    words = completion_words(default_ruleset())
+    sys.stdout.write(script(args.shell, build_parser(), words))
+    return 0
 
 
 START_HERE = """\

@@ -303,34 +303,3 @@ def _fish_condition(path: tuple[str, ...], by_path: dict[tuple[str, ...], Comman
     if path and subcommands:
         parts.append(f"not __fish_seen_subcommand_from {' '.join(subcommands)}")
     return "; and ".join(parts)
-
-
-def register(subparsers: Any) -> None:
-    from advisor.cli.options import HelpFormatter, example_epilog
-
-    parser = subparsers.add_parser(
-        "completion",
-        help="print the shell completion script for bash, zsh or fish",
-        description="Print a completion script (commands, options, answer ids and values for"
-        " --set, rule ids) generated from the command line itself. Install it with one command:",
-        epilog=example_epilog(
-            'advisor completion bash > "${BASH_COMPLETION_USER_DIR:-$HOME/.local/share/'
-            'bash-completion}/completions/advisor"',
-            'advisor completion zsh > "${fpath[1]}/_advisor"   # then restart zsh',
-            "advisor completion fish > ~/.config/fish/completions/advisor.fish",
-        ),
-        formatter_class=HelpFormatter,
-    )
-    parser.add_argument("shell", choices=SHELLS)
-    parser.set_defaults(handler=cmd_completion)
-
-
-def cmd_completion(args: argparse.Namespace) -> int:
-    import sys
-
-    from advisor.cli import build_parser
-    from advisor.engine import default_ruleset
-
-    words = completion_words(default_ruleset())
-    sys.stdout.write(script(args.shell, build_parser(), words))
-    return 0
