@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # PyTorch/XLA needs torch 2.9.0, which clashes with the main venv's torch: it gets a venv of its own.
 XLA_VENV := .venv-xla
 
-.PHONY: help install install-test demo test test-fast lint format typecheck bench clean xla-venv
+.PHONY: help install install-test demo test test-fast lint format typecheck bench clean xla-venv shells
 
 help:
 	@echo "make demo    install, then run the main job on the bundled example answers"
@@ -40,7 +40,7 @@ demo: $(VENV)/.installed
 	$(MAKE) -C $(DEMO) train test PYTHON=.venv/bin/python
 	$(MAKE) -s -C $(DEMO) dry-run PYTHON=.venv/bin/python
 
-test: install-test xla-venv
+test: install-test xla-venv shells
 	$(BIN)/python -m pytest
 
 test-fast: install-test
@@ -75,6 +75,13 @@ $(XLA_STAMP):
 	@touch $@
 
 xla-venv: $(XLA_STAMP)
+
+# The completion tests run the generated scripts in real zsh and fish (Debian packages; apt-get
+# needs root, or sudo where it is available).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+shells:
+	@command -v zsh >/dev/null && command -v fish >/dev/null || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zsh fish)
 
 clean:
 	rm -rf $(VENV) $(XLA_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

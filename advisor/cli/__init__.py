@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
-from advisor.cli.options import add_answer_options
+from advisor.cli.options import HelpFormatter, add_answer_options, completes, example_epilog
 from advisor.errors import AdvisorError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -25,15 +25,45 @@ Handler = Callable[[argparse.Namespace], int]
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from advisor.answers import load_answers
-    from advisor.cli.present import print_json, print_recommendation
     from advisor.engine import default_ruleset, recommend
 
     ruleset = default_ruleset()
-    answers = load_answers(ruleset.questions, args.answers, args.overrides)
-    rec = recommend(answers, ruleset)
-    if args.json:
-        print_json(rec.to_json())
+    explain = None
+    if args.explain:
+        from advisor.engine.report import find_decision
+
+        explain = find_decision(args.explain, ruleset)
+        if explain is None:
+            names = ", ".join(ruleset.decision_names)
+            raise AdvisorError(f"--explain: no decision '{args.explain}' (decisions: {names})")
+    if args.answers is None and not args.overrides and not args.defaults:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise AdvisorError(
+                "recommend needs answers: pass --answers FILE (or --set ID=VALUE), or --defaults"
+                " to recommend for the default answers; `advisor wizard` asks them interactively"
+            )
+        from advisor.cli.wizard import interview_answers
+
+        answers = interview_answers(ruleset)
     else:
+        answers = load_answers(ruleset.questions, args.answers, args.overrides)
+    rec = recommend(answers, ruleset)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        from advisor.cli.present import print_json
+
+        print_json(rec.to_json())
+    elif fmt == "markdown":
+        from advisor.engine.report import design_note
+
+        sys.stdout.write(design_note(rec, ruleset))
+    elif explain is not None:
+        from advisor.cli.present import print_explanation
+
+        print_explanation(rec, explain, ruleset)
+    else:
+        from advisor.cli.present import print_recommendation
+
         print_recommendation(rec, ruleset)
     return 0
 
@@ -204,27 +234,90 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisor",
         description="Decision advisor and project generator for ML training on Vertex AI.",
+        epilog=START_HERE,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"advisor {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rec = commands.add_parser(
-        "recommend", help="run the rules over answers and print the recommendation"
+        "recommend",
+        help="run the rules over answers and print the recommendation",
+        description="Run the rules over an answers file and print the recommendation: a summary"
+        " line a decision, then each reason with its rule and source, and the tips. Without"
+        " --answers or --set it asks the interview's questions on a terminal and stops on a"
+        " pipe, unless --defaults is given.",
+        epilog=example_epilog(
+            "advisor recommend --answers examples/tabular-sklearn.yml",
+            "advisor recommend --answers examples/bert-text-tpu.yml --explain hardware",
+            "advisor recommend --answers examples/pytorch-ddp-multi-gpu.yml --format markdown"
+            " > DESIGN.md",
+            "advisor recommend --defaults --set task=image_classification --json",
+        ),
+        formatter_class=HelpFormatter,
     )
     add_answer_options(rec)
-    rec.add_argument("--json", action="store_true", help="print the recommendation as JSON")
+    rec.add_argument(
+        "--defaults",
+        action="store_true",
+        help="recommend for the default answers when no --answers or --set is given",
+    )
+    rec.add_argument(
+        "--format",
+        choices=["text", "markdown", "json"],
+        default="text",
+        help="text for a terminal (the default), a Markdown design note, or JSON",
+    )
+    rec.add_argument("--json", action="store_true", help="the same as --format json")
+    explain = rec.add_argument(
+        "--explain",
+        metavar="DECISION",
+        help="show one decision's rules: which matched, which won and why the others lost",
+    )
+    completes(explain, "decisions")
     rec.set_defaults(handler=cmd_recommend)
 
-    rules = commands.add_parser("rules", help="check and browse the decision rules")
+    rules = commands.add_parser(
+        "rules",
+        help="check and browse the decision rules",
+        epilog=example_epilog(
+            "advisor rules check", "advisor rules show HW-TPU-POD", "advisor rules list | less"
+        ),
+        formatter_class=HelpFormatter,
+    )
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
-    check = rules_commands.add_parser("check", help="prove the rule set complete and consistent")
+    check = rules_commands.add_parser(
+        "check",
+        help="prove the rule set complete and consistent",
+        epilog=example_epilog("advisor rules check", "advisor rules check --json | jq .ok"),
+        formatter_class=HelpFormatter,
+    )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=cmd_rules_check)
-    rules_commands.add_parser("list", help="list every rule").set_defaults(handler=cmd_rules_list)
-    show = rules_commands.add_parser("show", help="show one rule")
-    show.add_argument("rule_id", metavar="ID")
+    rules_commands.add_parser(
+        "list",
+        help="list every rule",
+        epilog=example_epilog("advisor rules list", "advisor rules list | grep hardware"),
+        formatter_class=HelpFormatter,
+    ).set_defaults(handler=cmd_rules_list)
+    show = rules_commands.add_parser(
+        "show",
+        help="show one rule",
+        epilog=example_epilog("advisor rules show HW-TPU-POD", "advisor rules show svc-onprem"),
+        formatter_class=HelpFormatter,
+    )
+    completes(show.add_argument("rule_id", metavar="ID"), "rules")
     show.set_defaults(handler=cmd_rules_show)
-    graph = rules_commands.add_parser("graph", help="draw the rules as a Mermaid flowchart")
+    graph = rules_commands.add_parser(
+        "graph",
+        help="draw the rules as a Mermaid flowchart",
+        epilog=example_epilog(
+            "advisor rules graph --overview",
+            "advisor rules graph --output rules.svg",
+            "advisor rules graph --format dot > rules.dot",
+        ),
+        formatter_class=HelpFormatter,
+    )
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     graph.add_argument("--overview", action="store_true", help="decisions only, no rules")
     graph.add_argument(
@@ -234,27 +327,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="write .mmd/.md/.dot, or .svg/.png through Graphviz",
     )
     graph.set_defaults(handler=cmd_rules_graph)
-    doc = rules_commands.add_parser("doc", help="the rules reference (docs/rules.md)")
+    doc = rules_commands.add_parser(
+        "doc",
+        help="the rules reference (docs/rules.md)",
+        epilog=example_epilog("advisor rules doc | less", "advisor rules doc --write"),
+        formatter_class=HelpFormatter,
+    )
     doc.add_argument("--write", action="store_true", help="refresh docs/rules.md")
     doc.add_argument("--check", action="store_true", help="exit 1 if docs/rules.md is out of date")
     doc.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     doc.set_defaults(handler=cmd_rules_doc)
     rules.set_defaults(handler=lambda _args: _usage(rules))
 
-    examples = commands.add_parser("examples", help="check or refresh generated_examples/")
+    examples = commands.add_parser(
+        "examples",
+        help="check or refresh generated_examples/",
+        epilog=example_epilog("advisor examples --check", "advisor examples --write"),
+        formatter_class=HelpFormatter,
+    )
     mode = examples.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if any example is out of date")
     mode.add_argument("--write", action="store_true", help="re-render every example")
     examples.set_defaults(handler=cmd_examples)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of the answers file")
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of the answers file",
+        epilog=example_epilog(
+            "advisor schema > answers.schema.json",
+            "advisor schema | python -m json.tool | less",
+        ),
+        formatter_class=HelpFormatter,
+    )
     schema.set_defaults(handler=cmd_schema)
 
     whatif = commands.add_parser(
-        "whatif", help="show which values of one answer flip which decisions"
+        "whatif",
+        help="show which values of one answer flip which decisions",
+        epilog=example_epilog(
+            "advisor whatif --answers examples/bert-text-tpu.yml --vary framework",
+            "advisor whatif --answers examples/tabular-sklearn.yml --vary team --json",
+        ),
+        formatter_class=HelpFormatter,
     )
     add_answer_options(whatif)
-    whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
+    vary = whatif.add_argument("--vary", required=True, metavar="ID", help="the answer to vary")
+    completes(vary, "questions")
     whatif.add_argument("--json", action="store_true")
     whatif.set_defaults(handler=cmd_whatif)
 
@@ -267,7 +385,54 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type
     """The `register` functions of the command groups kept in modules of their own."""
     from advisor.cli import project, quiz
 
-    return [project.register, quiz.register]
+    return [project.register, quiz.register, _register_completion]
+
+
+def _register_completion(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "completion",
+        help="print the shell completion script for bash, zsh or fish",
+        description="Print a completion script (commands, options, answer ids and values for"
+        " --set, rule ids) generated from the command line itself. Install it with one command:",
+        epilog=example_epilog(
+            'advisor completion bash > "${BASH_COMPLETION_USER_DIR:-$HOME/.local/share/'
+            'bash-completion}/completions/advisor"',
+            'advisor completion zsh > "${fpath[1]}/_advisor"   # then restart zsh',
+            "advisor completion fish > ~/.config/fish/completions/advisor.fish",
+        ),
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("shell", choices=["bash", "zsh", "fish"])
+    parser.set_defaults(handler=cmd_completion)
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from advisor.cli.completion import completion_words, script
+    from advisor.engine import default_ruleset
+
+    words = completion_words(default_ruleset())
+    sys.stdout.write(script(args.shell, build_parser(), words))
+    return 0
+
+
+START_HERE = """\
+start here:
+  advisor wizard                  answer a few questions; get the recommendation and a project
+  advisor recommend --answers examples/tabular-sklearn.yml
+                                  the recommendation for a bundled example (examples/*.yml)
+  advisor quiz                    practise exam scenarios, explained by the rules
+
+more: advisor --help (every command), advisor COMMAND --help (its options and examples),
+      advisor completion bash|zsh|fish (shell completion)
+"""
+
+
+def _start_here() -> int:
+    sys.stdout.write(
+        f"advisor {__version__}: decision advisor and project generator for ML training on"
+        f" Vertex AI.\n\n{START_HERE}"
+    )
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -289,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        return _usage(parser)
+        return _start_here()
     try:
         return handler(args)
     except AdvisorError as exc:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from advisor.cli.options import add_answer_options
+from advisor.cli.options import HelpFormatter, add_answer_options, completes, example_epilog
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +19,12 @@ def register(subparsers: Any) -> None:
             " the questions first. The project is rendered into a temporary folder and moved into"
             " place at the end; a non-empty folder is refused unless --force."
         ),
+        epilog=example_epilog(
+            "advisor new --answers examples/tabular-sklearn.yml --output churn",
+            "advisor new --answers examples/bert-text-tpu.yml --pretend",
+            "advisor new --answers answers.yml --set region=europe-west4 -o my-project",
+        ),
+        formatter_class=HelpFormatter,
     )
     add_answer_options(new)
     new.add_argument(
@@ -45,6 +51,12 @@ def register(subparsers: Any) -> None:
             " the recommendation, and offer to generate the project. Ctrl-C stops (exit 130)"
             " and offers to save the answers given so far."
         ),
+        epilog=example_epilog(
+            "advisor wizard",
+            "advisor wizard --answers answers.yml  # ask only what the file leaves open",
+            "advisor wizard --set task=image_classification --output vision-project",
+        ),
+        formatter_class=HelpFormatter,
     )
     add_answer_options(wizard, "answers file: only the questions it leaves open are asked")
     wizard.add_argument("--output", "-o", type=Path, metavar="DIR", help="project folder")
@@ -58,11 +70,16 @@ def register(subparsers: Any) -> None:
             " three-way with the last generated version: your edits are kept, overlapping"
             " changes get conflict markers (exit 1), files you deleted stay deleted."
         ),
+        epilog=example_epilog(
+            "advisor update --set hyperparameters=3",
+            "advisor update my-project --set max_machines=2 --pretend",
+        ),
+        formatter_class=HelpFormatter,
     )
     update.add_argument(
         "project", nargs="?", type=Path, default=Path("."), metavar="DIR", help="default: ."
     )
-    update.add_argument(
+    update_set = update.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -70,6 +87,7 @@ def register(subparsers: Any) -> None:
         metavar="ID=VALUE",
         help="change one answer (repeatable)",
     )
+    completes(update_set, "answers")
     update.add_argument("--pretend", action="store_true", help="print the plan; write nothing")
     update.set_defaults(handler=cmd_update)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from advisor.cli.options import HelpFormatter
+
 EPILOG = """\
 modes:
   advisor quiz                    practice: feedback and the rule's explanation after each answer
@@ -46,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Practise Professional ML Engineer exam scenarios; the rules engine computes"
         " and explains every answer.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--topic",

@@ -63,14 +63,17 @@ class TerminalUI:
         self._print(f"  {text}", "fg:ansibrightblack")
 
     def decision(self, title: str, output: Mapping[str, Any]) -> None:
-        from advisor.cli.present import details
+        from advisor.engine import default_ruleset
+        from advisor.engine.report import figures
 
-        extra = details(dict(output))
-        self.decisions.append(f"{title}: {output.get('choice')}")
-        self._print(
-            f"=> {title}: {output.get('choice')}" + (f" ({extra})" if extra else ""),
-            "bold fg:ansigreen",
+        choice = output.get("choice")
+        decision = next((d for d in default_ruleset().decisions if d.title == title), None)
+        label = decision.label(choice) if decision else str(choice)
+        extra = (
+            ", ".join(f"{k} {v}" for k, v in figures(dict(output), decision)) if decision else ""
         )
+        self.decisions.append(f"{title}: {label}")
+        self._print(f"=> {title}: {label}" + (f" ({extra})" if extra else ""), "bold fg:ansigreen")
         self._print(f"   {output.get('because')} [{output.get('rule')}]", "fg:ansibrightblack")
 
     def confirm(self, message: str, default: bool) -> bool:
@@ -104,6 +107,21 @@ def _save_answers(ui: TerminalUI, given: Mapping[str, Any], default_name: str) -
     ui._print(
         f"Saved {len(given)} answers to {path}; continue with `advisor wizard --answers {path}`"
     )
+
+
+def interview_answers(ruleset: Any) -> dict[str, Any]:
+    """`advisor recommend` on a terminal without answers: ask the interview's questions, then
+    offer to save the answers (so the next run can pass --answers)."""
+    ui = TerminalUI(ruleset.questions)
+    ui._print("No --answers given: the interview asks for them (Ctrl-C stops; --defaults skips).")
+    interview = Interview(ruleset)
+    try:
+        answers = interview.run(ui, {})
+    except KeyboardInterrupt:
+        raise SystemExit(_interrupted(ui, interview)) from None
+    if interview.given and ui.confirm("Save the answers to a file?", False):
+        _save_answers(ui, interview.given, "answers.yml")
+    return dict(answers)
 
 
 def run_wizard(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.engine.prose import in_sentence
 from advisor.errors import BadRuleFile
 from advisor.ruleset import default_ruleset
 from advisor.ruleset.expressions import ExpressionError, is_expression, lookup_in
@@ -59,7 +60,7 @@ def recommend(answers: Mapping[str, Any], ruleset: RuleSet | None = None) -> Rec
         rules = ruleset.rules[decision.name]
         matched = [rule for rule in rules if rule.condition(facts)]
         if decision.kind == "multi":
-            result: Any = [_tip(rule, facts, outputs) for rule in matched]
+            result: Any = [_tip(rule, facts, outputs, ruleset) for rule in matched]
             winner: Any = [rule.id for rule in matched]
         else:
             if not matched:
@@ -67,7 +68,7 @@ def recommend(answers: Mapping[str, Any], ruleset: RuleSet | None = None) -> Rec
                     f"no rule of '{decision.name}' matches these answers; run `advisor rules check`"
                 )
             best = matched[0]
-            result = _output(best, facts, outputs)
+            result = _output(best, facts, outputs, ruleset)
             winner = best.id
             facts[decision.name] = result["choice"]
         outputs[decision.name] = result
@@ -113,18 +114,25 @@ def _apply_limits(rule: Rule, values: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def _fill(text: str, scopes: list[Mapping[str, Any]]) -> str:
+def _fill(text: str, scopes: list[Mapping[str, Any]], ruleset: RuleSet) -> str:
+    """`text` with each `{name}` replaced by its value; a choice reads as its label."""
     lookup = lookup_in(*scopes)
 
     def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
         try:
-            value = lookup(match.group(1))
+            value = lookup(name)
         except ExpressionError:
             return match.group(0)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and _SNAKE.match(value):
-            return value.replace("_", " ")  # tabular_classification reads as words in prose
+        if isinstance(value, str):
+            head = name.split(".")[0]
+            own = head in scopes[0]  # a value the rule computed itself has no label
+            label = value if own or "." in name else ruleset.label(head, value)
+            if label == value and _SNAKE.match(value):
+                label = value.replace("_", " ")  # an id without a label still reads as words
+            return in_sentence(label, text[: match.start()])
         return (
             f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
         )
@@ -132,11 +140,16 @@ def _fill(text: str, scopes: list[Mapping[str, Any]]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
-def _output(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+def _output(
+    rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any], ruleset: RuleSet
+) -> dict[str, Any]:
     values = _evaluate_then(rule, facts, outputs)
-    extra = [_fill(text, [values, outputs, facts]) for text in values.pop("warnings", None) or []]
+    extra = [
+        _fill(text, [values, outputs, facts], ruleset)
+        for text in values.pop("warnings", None) or []
+    ]
     warnings = _apply_limits(rule, values) + extra
-    because = _fill(rule.because.strip(), [values, outputs, facts])
+    because = _fill(rule.because.strip(), [values, outputs, facts], ruleset)
     result = {"choice": values.pop("choice"), "rule": rule.id, "because": because}
     result["source"] = rule.source
     result.update(values)
@@ -145,9 +158,11 @@ def _output(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) ->
     return result
 
 
-def _tip(rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+def _tip(
+    rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any], ruleset: RuleSet
+) -> dict[str, Any]:
     values = _evaluate_then(rule, facts, outputs)
-    text = _fill(rule.because.strip(), [values, outputs, facts])
+    text = _fill(rule.because.strip(), [values, outputs, facts], ruleset)
     return {"id": values.get("tip", rule.id), "text": text, "rule": rule.id, "source": rule.source}
 
 

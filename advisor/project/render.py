@@ -107,9 +107,14 @@ FILTERS = {
 
 
 def build_context(rec: Recommendation, stack: str) -> dict[str, Any]:
+    from advisor.engine import default_ruleset
+    from advisor.engine.report import design_note
+
     answers = rec.answers
     data = rec.to_json()
     return {
+        # the recommendation as a Markdown design note, for a README or DESIGN.md to embed
+        "design_note": design_note(rec, default_ruleset()),
         "answers": answers,
         "rec": data,
         "d": data["decisions"],

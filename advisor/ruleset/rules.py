@@ -33,6 +33,13 @@ class Decision:
     output: Literal["decisions", "top"] = "decisions"  # top: its own key in the JSON (cost, tips)
     choices: tuple[str, ...] = ()
     help: str = ""
+    labels: dict[str, str] = field(
+        default_factory=dict, hash=False
+    )  # choice -> what a person reads
+
+    def label(self, choice: Any) -> str:
+        """The label of a choice (the choice itself when it has none, such as a tip)."""
+        return self.labels.get(choice, str(choice)) if isinstance(choice, str) else str(choice)
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,17 @@ class RuleSet:
     def decision(self, name: str) -> Decision:
         return next(d for d in self.decisions if d.name == name)
 
+    def label(self, name: str, value: Any) -> str:
+        """What a person reads for `value` of a decision or question `name` (its label)."""
+        if name in self.decision_names:
+            return self.decision(name).label(value)
+        question = self.questions.by_id.get(name)
+        if question is not None and isinstance(value, str):
+            for choice in question.choices:
+                if choice.value == value and choice.label:
+                    return choice.label
+        return str(value)
+
 
 def load_rules(root: Path) -> RuleSet:
     """Load and cross-check every file under `root` (a rules/ folder).
@@ -155,9 +173,23 @@ def _load_decisions(path: Path, cache: YamlCache) -> list[Decision]:
     if not isinstance(items, list):
         raise BadRuleFile(f"{path}: expected a mapping with a 'decisions' list")
     try:
-        return [validate(Decision, item) for item in items]
+        decisions = [validate(Decision, item) for item in items]
     except DefinitionError as exc:
         raise BadRuleFile(f"{path}: {exc}") from None
+    for decision in decisions:
+        unknown = sorted(set(decision.labels) - set(decision.choices))
+        if unknown:
+            raise BadRuleFile(
+                f"{path}: decision {decision.name}: labels for unknown choices:"
+                f" {', '.join(unknown)} (choices: {', '.join(decision.choices)})"
+            )
+        missing = [choice for choice in decision.choices if not decision.labels.get(choice)]
+        if missing:
+            raise BadRuleFile(
+                f"{path}: decision {decision.name}: choices without a label: {', '.join(missing)}"
+                " (add them under 'labels')"
+            )
+    return decisions
 
 
 def _load_rule(path: Path, cache: YamlCache) -> Rule:

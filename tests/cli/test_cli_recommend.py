@@ -1,4 +1,4 @@
-"""`advisor recommend`: the interface's JSON, the table, --set, and clean errors for bad input."""
+"""`advisor recommend`: the interface's JSON, the text, --set, and clean errors for bad input."""
 
 from __future__ import annotations
 
@@ -68,10 +68,11 @@ def test_set_alone_without_a_file() -> None:
     assert json.loads(result.stdout)["decisions"]["service"]["choice"] == "pretrained_api"
 
 
-def test_table_output_names_choices_and_rules() -> None:
+def test_text_output_names_choices_by_label_and_rules() -> None:
     result = run_advisor("recommend", "--answers", str(EXAMPLE), env={"COLUMNS": "160"})
     assert result.returncode == 0, result.stderr
-    assert "scikit_learn" in result.stdout
+    assert "Framework                     scikit-learn" in result.stdout
+    assert "scikit_learn" not in result.stdout  # the id is for --json
     assert "FW-CLASSICAL-TABULAR" in result.stdout
     assert "HP-GRID" in result.stdout
 
@@ -134,7 +135,7 @@ def test_broken_rule_file_names_file_and_rule(tmp_path: Path) -> None:
     shutil.copytree(REPO / "rules", rules)
     broken = rules / "hardware" / "HW-TPU-POD.yaml"
     broken.write_text(broken.read_text().replace("fact: model_parameters", "fact: model_params"))
-    result = run_advisor("recommend", env={"ADVISOR_RULES_DIR": str(rules)})
+    result = run_advisor("recommend", "--defaults", env={"ADVISOR_RULES_DIR": str(rules)})
     assert result.returncode == 2
     assert "HW-TPU-POD.yaml" in result.stderr and "rule HW-TPU-POD" in result.stderr
     assert "unknown fact 'model_params'" in result.stderr

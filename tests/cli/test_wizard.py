@@ -108,13 +108,13 @@ def test_automl_path_asks_exactly_these_prompts_and_shows_decisions_as_reached(
     assert answers == validate_answers(interview.given, ruleset.questions, "test")
     # The service is shown right after the question that settles it, with its reason.
     shown = piped.ui.decisions
-    assert shown[0] == "Service: automl"
-    assert shown.index("Service: automl") < len(shown)
+    assert shown[0] == "Service: AutoML"
+    assert shown.index("Service: AutoML") < len(shown)
     before_deployment = piped.text.split("? Where will the model serve predictions?")[0]
-    assert "=> Service: automl" in before_deployment
-    assert "=> Framework: not_applicable" in before_deployment
+    assert "=> Service: AutoML" in before_deployment
+    assert "=> Framework: Not applicable" in before_deployment
     assert "[SVC-" in before_deployment  # the rule id with the reason
-    assert "=> AutoML budget and model type: automl" in piped.text
+    assert "=> AutoML budget and model type: AutoML" in piped.text
 
 
 def test_help_text_defaults_and_the_one_validator(ruleset: RuleSet, pipe: Any) -> None:

@@ -66,8 +66,8 @@ def test_wizard_in_a_terminal_reaches_a_generated_project(tmp_path: Path) -> Non
     child.close()
     log = (tmp_path / "terminal.log").read_text()
     assert child.exitstatus == 0, log[-3000:]
-    assert "=> Service: custom_training" in log
-    assert "=> Framework: scikit_learn" in log
+    assert "=> Service: Custom training" in log
+    assert "=> Framework: scikit-learn" in log
     assert "Recommendation" in log
     stored = yaml.safe_load((tmp_path / "term-proj" / ".advisor-answers.yml").read_text())
     assert stored["answers"]["project_name"] == "term-proj"

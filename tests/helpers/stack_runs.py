@@ -30,7 +30,7 @@ MAIN_PYTHON = sys.executable
 XLA_PYTHON = str(REPO / ".venv-xla" / "bin" / "python")
 RUFF = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
 
-# Answers that make the engine pick each hardware target (tests/project/stacks/test_* assert the pick).
+# Answers that make the engine pick each hardware target (the stack tests assert the pick).
 TARGETS: dict[str, dict[str, Any]] = {
     "cpu": {"model_parameters": 500_000},
     "single_gpu": {},
