@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.engine.prose import in_sentence
+from advisor.engine.sizing import size_automl, size_hardware
 from advisor.errors import BadRuleFile
 from advisor.ruleset import default_ruleset
 from advisor.ruleset.expressions import ExpressionError, is_expression, lookup_in
@@ -68,7 +69,7 @@ def recommend(answers: Mapping[str, Any], ruleset: RuleSet | None = None) -> Rec
                     f"no rule of '{decision.name}' matches these answers; run `advisor rules check`"
                 )
             best = matched[0]
-            result = _output(best, facts, outputs, ruleset)
+            result = _output(best, facts, outputs, ruleset, decision.sizing)
             winner = best.id
             facts[decision.name] = result["choice"]
         outputs[decision.name] = result
@@ -140,8 +141,24 @@ def _fill(text: str, scopes: list[Mapping[str, Any]], ruleset: RuleSet) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
+def _size(
+    step: str | None, values: dict[str, Any], facts: Mapping[str, Any], ruleset: RuleSet
+) -> dict[str, Any]:
+    """The decision's catalogue step (decisions.yaml `sizing`), before its reason is written."""
+    if step is None or ruleset.catalogue is None:
+        values.pop("size", None)
+        return values
+    if step == "machines":
+        return size_hardware(values, facts, ruleset.catalogue)
+    return size_automl(values, ruleset.catalogue)
+
+
 def _output(
-    rule: Rule, facts: Mapping[str, Any], outputs: Mapping[str, Any], ruleset: RuleSet
+    rule: Rule,
+    facts: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    ruleset: RuleSet,
+    sizing: str | None = None,
 ) -> dict[str, Any]:
     values = _evaluate_then(rule, facts, outputs)
     extra = [
@@ -149,6 +166,8 @@ def _output(
         for text in values.pop("warnings", None) or []
     ]
     warnings = _apply_limits(rule, values) + extra
+    values = _size(sizing, values, facts, ruleset)  # after the API limits: it prices the result
+    warnings += values.pop("warnings", None) or []
     because = _fill(rule.because.strip(), [values, outputs, facts], ruleset)
     result = {"choice": values.pop("choice"), "rule": rule.id, "because": because}
     result["source"] = rule.source

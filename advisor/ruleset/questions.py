@@ -11,7 +11,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -56,6 +56,7 @@ class Question:
     default: Any = None
     when: Any = None
     group: str = ""
+    choices_from: str | None = None  # a text answer limited to a catalogue list (regions)
 
     @cached_property
     def condition(self) -> Condition:
@@ -86,6 +87,13 @@ class Question:
             if self.max is not None:
                 bounds.append(f"<= {_num(self.max)}")
             return kind + (" " + " and ".join(bounds) if bounds else "")
+        if self.choices:
+            return (
+                "one of the known "
+                + (self.choices_from or "values")
+                + ": "
+                + ", ".join(self.values)
+            )
         text = "text"
         if self.pattern:
             text = f"{self.format or 'text'} matching {self.pattern}"
@@ -112,7 +120,8 @@ class Question:
                 return number
         elif isinstance(value, str):
             short_enough = self.max_length is None or len(value) <= self.max_length
-            if short_enough and (self.regex is None or self.regex.fullmatch(value)):
+            known = not self.choices or value in self.values
+            if short_enough and known and (self.regex is None or self.regex.fullmatch(value)):
                 return value
         raise ValueError(value)
 
@@ -162,6 +171,13 @@ class QuestionSet:
 
     def __post_init__(self) -> None:
         self.by_id = {q.id: q for q in self.questions}
+
+    def with_choices_from(self, values: Mapping[str, Any], name: str) -> QuestionSet:
+        """These questions, with those reading `choices_from: name` limited to `values`."""
+        choices = tuple(Choice(value=str(value)) for value in values)
+        return QuestionSet(
+            [replace(q, choices=choices) if q.choices_from == name else q for q in self.questions]
+        )
 
     def defaults(self) -> dict[str, Any]:
         return {q.id: q.default for q in self.questions}

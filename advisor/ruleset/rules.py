@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from advisor.errors import BadRuleFile
 from advisor.ruleset.cache import RuleSetCache
+from advisor.ruleset.catalogue import Catalogue, load_catalogue
 from advisor.ruleset.conditions import Condition, ConditionError, compile_condition
 from advisor.ruleset.expressions import Expression, ExpressionError, is_expression, parse_expression
 from advisor.ruleset.questions import QuestionSet, load_questions
@@ -33,6 +34,7 @@ class Decision:
     output: Literal["decisions", "top"] = "decisions"  # top: its own key in the JSON (cost, tips)
     choices: tuple[str, ...] = ()
     help: str = ""
+    sizing: Literal["machines", "node_hours"] | None = None  # the catalogue step after its rule
     labels: dict[str, str] = field(
         default_factory=dict, hash=False
     )  # choice -> what a person reads
@@ -97,6 +99,7 @@ class RuleSet:
     decisions: list[Decision]
     rules: dict[str, list[Rule]]
     root: Path
+    catalogue: Catalogue | None = None
     by_id: dict[str, Rule] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -156,9 +159,12 @@ def _load_rule_files(root: Path) -> RuleSet:
             seen[rule.id] = path
             rules[decision.name].append(rule)
         rules[decision.name].sort(key=lambda r: (r.priority, r.id))
+    catalogue = load_catalogue(root / "catalogue", cache)
+    if catalogue is not None:
+        questions = questions.with_choices_from(catalogue.regions, "regions")
     cache.save()
     ordered = _order(decisions, rules)
-    ruleset = RuleSet(questions, ordered, {d.name: rules[d.name] for d in ordered}, root)
+    ruleset = RuleSet(questions, ordered, {d.name: rules[d.name] for d in ordered}, root, catalogue)
     for rule in ruleset.by_id.values():
         _cross_check(rule, ruleset, by_name)
     for question in questions.questions:
