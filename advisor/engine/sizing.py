@@ -157,6 +157,8 @@ def _plans(offer: Offer, size: Mapping[str, Any], n: Need, cat: Catalogue) -> li
     kind = cat.kind(offer)
     if kind == "tpu" or size.get("devices") == "one":
         counts = [1]  # a TPU slice is one worker pool; its size is the topology
+    elif size.get("devices") == "several":
+        counts = [n.max_machines]  # the machines the user accepts (the distribution reads it)
     else:
         counts = list(range(1, n.max_machines + 1))
     plans = []
@@ -230,6 +232,9 @@ def size_hardware(
             _apply(result, plan, size, n, catalogue, warnings)
     if warnings:
         result["warnings"] = warnings
+    for key in ("sizing", "guide_answer"):  # today's configuration first, then how and the exam's
+        if key in result:
+            result[key] = result.pop(key)
     return result
 
 
@@ -369,7 +374,8 @@ def _price_fixed(result: dict[str, Any], n: Need, cat: Catalogue, warnings: list
     result["estimated_hours"] = given
     result["sizing"] = {
         "region": n.region,
-        "price": f"${offer.hourly_usd:g}/h x {machines} machines = ${offer.hourly_usd * machines:.2f}/h",
+        "price": f"${offer.hourly_usd:g}/h x {machines} machines"
+        f" = ${offer.hourly_usd * machines:.2f}/h",
         "price_as_of": offer.as_of,
         "price_source": offer.source,
         "fits": n.region in offer.regions,

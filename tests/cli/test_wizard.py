@@ -167,6 +167,8 @@ def test_answers_file_leaves_only_the_open_questions(
         "Preferred framework",
         "How many machines may one training job use?",
         "Expected training time on one modern GPU, in hours",
+        "Within how many hours must training finish?",
+        "How many passes over the training data (epochs)?",
         "May the job be preempted and resumed from a checkpoint (Spot VMs)?",
         "How costly is one training trial?",
         "Where will the model serve predictions?",
