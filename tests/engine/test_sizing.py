@@ -1,0 +1,218 @@
+"""The sizing step against published reference points, and the catalogue's own guarantees."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor.engine import recommend
+from advisor.engine.sizing import choose, need
+from advisor.errors import BadAnswers, BadRuleFile
+from advisor.ruleset.questions import validate_answers
+from advisor.ruleset.rules import RuleSet, load_rules
+from tests.conftest import REPO, run_advisor
+
+
+def _rec(ruleset: RuleSet, **answers: Any) -> Any:
+    return recommend(validate_answers(answers, ruleset.questions, "test"), ruleset)
+
+
+def _need(ruleset: RuleSet, **answers: Any) -> Any:
+    assert ruleset.catalogue is not None
+    return need(validate_answers(answers, ruleset.questions, "test"), ruleset.catalogue)
+
+
+def test_7b_adamw_needs_about_112_gb_of_training_state(ruleset: RuleSet) -> None:
+    # ZeRO (arXiv:1910.02054), section 3.1: mixed-precision Adam keeps 16 bytes a parameter
+    assert _need(ruleset, model_parameters=7_000_000_000).state_gb == pytest.approx(112)
+    assert _need(ruleset, model_parameters=7_000_000_000, needs_float64=True).state_gb == 224
+
+
+def test_bert_large_fits_one_16_gb_gpu_with_mixed_precision(ruleset: RuleSet) -> None:
+    # BERT-large (340M) fine-tunes on one 16 GB GPU at a small batch (google-research/bert README);
+    # the rules send models over 100M parameters to several GPUs, so the sizing step is asked directly
+    assert ruleset.catalogue is not None
+    bert = _need(ruleset, framework="pytorch", model_parameters=340_000_000)
+    plan, _ = choose({"kind": "gpu", "devices": "one", "fit": "model"}, bert, ruleset.catalogue)
+    assert plan is not None and plan.fits and plan.capacity_gb == 16
+    assert 5.4 < plan.memory_gb < 16
+
+
+@pytest.mark.parametrize(
+    ("parameters", "smallest"),
+    [
+        (300_000_000, 16),  # fits T4 / V100 / TPU v5e (16 GB)
+        (1_000_000_000, 24),  # 21.5 GB: L4 (24 GB), not 16 GB devices
+        (1_800_000_000, 40),  # 37.5 GB: A100 40 GB
+        (3_500_000_000, 80),  # 71.5 GB: A100 80 GB / H100
+        # H200 (141 GB) and B200 (180 GB) come only in 8-GPU machines: see the multi-GPU test
+    ],
+)
+def test_one_gpu_holds_what_its_memory_allows(
+    ruleset: RuleSet, parameters: int, smallest: float
+) -> None:
+    assert ruleset.catalogue is not None
+    wanted = _need(ruleset, framework="tensorflow", model_parameters=parameters)
+    plan, _ = choose({"kind": "gpu", "devices": "one", "fit": "model"}, wanted, ruleset.catalogue)
+    assert plan is not None and plan.fits
+    assert plan.capacity_gb == smallest
+
+
+def test_a_float64_3b_model_gets_gpus_that_hold_it_whole(ruleset: RuleSet) -> None:
+    # 3e9 x 32 bytes = 96 GB of state: more than an 80 GB GPU, within an H200 (141 GB)
+    rec = _rec(
+        ruleset,
+        task="image_classification",
+        framework="pytorch",
+        model_parameters=3_000_000_000,
+        needs_float64=True,
+    )
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "multi_gpu" and hardware["sizing"]["fits"]
+    assert hardware["sizing"]["memory_available_gb"] >= 141
+
+
+def test_a_7b_model_on_a_pod_slice_is_sharded_and_says_the_generated_code_cannot(
+    ruleset: RuleSet,
+) -> None:
+    rec = _rec(
+        ruleset, task="text_classification", framework="pytorch", model_parameters=7_000_000_000
+    )
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "tpu_pod"
+    assert hardware["machine_type"].startswith("ct5lp-") and hardware["tpu_topology"]
+    assert hardware["sizing"]["fits"] and "SPMD" in hardware["sizing"]["sharding"]
+    assert any("cannot run this plan as is" in w for w in hardware["warnings"])
+    assert hardware["guide_answer"]["accelerator_type"] == "TPU_V3"
+
+
+def test_spot_is_never_priced_for_a_pod_slice(ruleset: RuleSet) -> None:
+    rec = _rec(
+        ruleset, task="text_classification", model_parameters=2_000_000_000, fault_tolerant=True
+    )
+    assert rec.choice("hardware") == "tpu_pod"
+    assert rec.top["cost"]["choice"] == "on_demand"
+    assert rec.decisions["hardware"]["spot_hourly_usd"] is None
+
+
+def test_cost_is_price_times_machines_times_hours_on_the_chosen_hardware(
+    ruleset: RuleSet,
+) -> None:
+    rec = _rec(
+        ruleset,
+        task="image_classification",
+        framework="tensorflow",
+        max_machines=2,
+        model_parameters=300_000_000,
+        expected_training_hours=96,
+    )
+    hardware, cost = rec.decisions["hardware"], rec.top["cost"]
+    assert hardware["replica_count"] == 2
+    assert hardware["estimated_hours"] < 96  # several GPUs finish sooner than one
+    assert cost["estimate_usd"] == pytest.approx(
+        hardware["hourly_usd"] * hardware["estimated_hours"], rel=0.01
+    )
+
+
+def test_a_small_cnn_with_20_gpu_hours_of_work_does_not_go_to_a_cpu(ruleset: RuleSet) -> None:
+    rec = _rec(
+        ruleset,
+        task="image_classification",
+        framework="tensorflow",
+        model_family="cnn",
+        model_parameters=800_000,
+        data_size_gb=50,
+        expected_training_hours=20,
+    )
+    assert rec.choice("hardware") == "single_gpu"
+
+
+def test_a_60_gb_scikit_learn_table_gets_a_machine_that_holds_it(ruleset: RuleSet) -> None:
+    rec = _rec(ruleset, task="tabular_classification", framework="scikit_learn", data_size_gb=60)
+    sizing = rec.decisions["hardware"]["sizing"]
+    assert sizing["memory_available_gb"] >= 120 and sizing["fits"]
+
+
+def test_40_gb_of_xgboost_data_gets_a_gpu_that_holds_it(ruleset: RuleSet) -> None:
+    rec = _rec(ruleset, task="tabular_classification", framework="xgboost", data_size_gb=40)
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "single_gpu"
+    assert hardware["accelerator_type"] != "NVIDIA_TESLA_T4" and hardware["sizing"]["fits"]
+
+
+def test_pytorch_never_gets_a_volta_gpu(ruleset: RuleSet) -> None:
+    for hours in (48, 500):
+        rec = _rec(
+            ruleset,
+            task="image_classification",
+            framework="pytorch",
+            model_family="rnn",
+            expected_training_hours=hours,
+            max_machines=2,
+        )
+        assert rec.decisions["hardware"]["accelerator_type"] != "NVIDIA_TESLA_V100"
+
+
+def test_a_tpu_not_offered_in_the_region_is_said_plainly(ruleset: RuleSet) -> None:
+    rec = _rec(
+        ruleset,
+        task="recommendation",
+        framework="tensorflow",
+        large_embeddings=True,
+        region="europe-west1",
+    )
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "tpu" and not hardware["sizing"]["fits"]
+    assert any("europe-west4" in w and "not one you can rent" in w for w in hardware["warnings"])
+
+
+def test_a_deadline_no_hardware_meets_says_what_would_change_it(ruleset: RuleSet) -> None:
+    rec = _rec(
+        ruleset,
+        task="image_classification",
+        framework="pytorch",
+        expected_training_hours=100_000,
+        deadline_hours=1,
+    )
+    warnings = rec.decisions["hardware"]["warnings"]
+    assert any("deadline" in w and "more machines" in w for w in warnings)
+
+
+def test_automl_edge_training_is_priced_per_node_hour(ruleset: RuleSet) -> None:
+    rec = _rec(ruleset, team="no_ml_expertise", task="image_classification")
+    cost = rec.top["cost"]
+    assert cost["choice"] == "node_hour_billing"
+    assert cost["estimate_usd"] == pytest.approx(8 * 3.465)
+
+
+def test_an_unknown_region_is_bad_input_naming_the_known_ones(ruleset: RuleSet) -> None:
+    with pytest.raises(BadAnswers, match="field 'region'.*us-central1"):
+        validate_answers({"region": "mars-north1"}, ruleset.questions, "answers.yml")
+
+
+def test_an_unknown_region_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yml"
+    answers.write_text("task: image_classification\nregion: mars-north1\n")
+    result = run_advisor("recommend", "--answers", str(answers))
+    assert result.returncode == 2
+    assert "region" in result.stderr and "europe-west4" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_catalogue_entry_without_a_source_fails_to_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = rules / "catalogue" / "accelerators.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "    source: https://www.nvidia.com/en-us/data-center/l4/\n", "", 1
+        )
+    )
+    with pytest.raises(BadRuleFile, match="entry NVIDIA_L4: field 'source'"):
+        load_rules(rules)
