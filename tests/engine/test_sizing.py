@@ -33,7 +33,7 @@ def test_7b_adamw_needs_about_112_gb_of_training_state(ruleset: RuleSet) -> None
 
 def test_bert_large_fits_one_16_gb_gpu_with_mixed_precision(ruleset: RuleSet) -> None:
     # BERT-large (340M) fine-tunes on one 16 GB GPU at a small batch (google-research/bert README);
-    # the rules send models over 100M parameters to several GPUs, so the sizing step is asked directly
+    # the rules send models over 100M parameters to several GPUs, so sizing is asked directly
     assert ruleset.catalogue is not None
     bert = _need(ruleset, framework="pytorch", model_parameters=340_000_000)
     plan, _ = choose({"kind": "gpu", "devices": "one", "fit": "model"}, bert, ruleset.catalogue)
