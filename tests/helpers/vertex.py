@@ -52,6 +52,10 @@ TPU_V5E_TOPOLOGIES = {
     "ct5lp-hightpu-1t": {"1x1"},
     "ct5lp-hightpu-4t": {"2x2"},
     "ct5lp-hightpu-8t": {"2x4", "4x4", "4x8", "8x8", "8x16", "16x16"},
+    # TPU v6e single-host machines (vertex-facts section 2: ct6e-standard-{1t,4t,8t})
+    "ct6e-standard-1t": {"1x1"},
+    "ct6e-standard-4t": {"2x2"},
+    "ct6e-standard-8t": {"2x4"},
 }
 CPU_MACHINE = re.compile(r"^(n1|n2|n2d|e2|c2)-(standard|highmem|highcpu)-\d+$")
 
@@ -90,7 +94,7 @@ def machine_spec_problem(spec: dict[str, Any]) -> str | None:
         if count != 8 and (count < 32 or count % 32):
             return f"cloud-tpu takes 8 cores or a multiple of 32, not {count}"
         return None
-    if machine.startswith("ct5lp-"):
+    if machine.startswith(("ct5lp-", "ct6e-")):
         if accelerator != "ACCELERATOR_TYPE_UNSPECIFIED" or count:
             return "TPU v5e takes a topology and no accelerator type or count"
         if topology not in TPU_V5E_TOPOLOGIES.get(machine, set()):

@@ -73,3 +73,51 @@ def test_every_accelerator_in_the_tables_is_in_the_sdk_enum() -> None:
 )
 def test_machine_spec_table(spec: dict[str, Any], problem: str | None) -> None:
     assert machine_spec_problem(spec) == problem
+
+
+def test_every_catalogue_offer_is_a_valid_machine_spec_the_sdk_accepts() -> None:
+    """Sizing can only pick catalogue offers, so each must be a pool Vertex AI takes."""
+    import google.auth.credentials
+    from google.cloud import aiplatform
+
+    from advisor.ruleset import default_ruleset
+
+    catalogue = default_ruleset().catalogue
+    assert catalogue is not None
+    aiplatform.init(
+        project="test-proj",
+        location="us-central1",
+        staging_bucket="gs://test-bucket",
+        credentials=google.auth.credentials.AnonymousCredentials(),
+    )
+    job = aiplatform.CustomTrainingJob(
+        display_name="sizing",
+        script_path=__file__,
+        container_uri="us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest",
+    )
+    for offer in catalogue.offers:
+        spec: dict[str, Any] = {
+            "machine_type": offer.machine_type,
+            "accelerator_type": offer.accelerator_type,
+            "accelerator_count": offer.accelerator_count,
+        }
+        if offer.tpu_topology:
+            spec["tpu_topology"] = offer.tpu_topology
+        assert machine_spec_problem(spec) is None, offer.label
+        accelerator = (
+            {
+                "accelerator_type": offer.accelerator_type,
+                "accelerator_count": offer.accelerator_count,
+            }
+            if offer.accelerator_type
+            else {}
+        )
+        pools, _ = job._prepare_and_validate_run(
+            replica_count=1,
+            machine_type=offer.machine_type,
+            tpu_topology=offer.tpu_topology,
+            **accelerator,
+        )
+        sent = pools[0]["machine_spec"]
+        assert sent["machine_type"] == offer.machine_type, offer.label
+        assert sent.get("tpu_topology") == offer.tpu_topology, offer.label
