@@ -5,7 +5,8 @@ classes the rules cannot tell apart, booleans, and numbers split just below, at 
 threshold any rule uses. Earlier decisions are free variables over their choices, so the proof
 also holds for combinations the earlier rules never produce. Over the product of the domains each
 point must have exactly one winning rule (no gap, no two matching rules of equal priority), and
-every rule must win somewhere. Each rule's own cases are run through the full engine as well.
+every rule must win somewhere. Each rule's own cases are run through the full engine as well,
+and the cases of sized decisions in every catalogue region (catalogue_check).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.engine.catalogue_check import catalogue_problems
 from advisor.engine.domains import atoms_by_fact, fact_domains
 from advisor.engine.evaluate import recommend
 from advisor.errors import AdvisorError
@@ -58,6 +60,7 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
         else:
             reports.append(_check_single(decision.name, rules, ruleset, earlier))
     failures, cases = _run_cases(ruleset)
+    failures += catalogue_problems(ruleset)
     return CheckReport(reports, failures, cases, time.perf_counter() - start)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from advisor.engine import recommend
+from advisor.engine.catalogue_check import catalogue_problems
 from advisor.engine.sizing import choose, need
 from advisor.errors import BadAnswers, BadRuleFile
 from advisor.ruleset.questions import validate_answers
@@ -216,3 +218,14 @@ def test_a_catalogue_entry_without_a_source_fails_to_load(
     )
     with pytest.raises(BadRuleFile, match="entry NVIDIA_L4: field 'source'"):
         load_rules(rules)
+
+
+def test_rules_check_names_spot_where_the_catalogue_offers_none(ruleset: RuleSet) -> None:
+    assert ruleset.catalogue is not None
+    no_spot = [replace(o, spot_hourly_usd=None) for o in ruleset.catalogue.offers]
+    broken = replace(ruleset, catalogue=replace(ruleset.catalogue, offers=no_spot))
+    problems = catalogue_problems(broken)
+    assert any(
+        p.startswith("catalogue: COST-SPOT") and "Spot VMs are scheduled" in p for p in problems
+    )
+    assert catalogue_problems(ruleset) == []
