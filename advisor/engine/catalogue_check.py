@@ -1,8 +1,8 @@
 """`rules check` over the catalogue: every sized recommendation is something one can rent.
 
 Each case of a rule whose decision is sized (decisions.yaml `sizing: machines`), or that reads
-that decision, is run in every region the catalogue knows. The machine and accelerator it names must be a catalogue offer in that
-region, with memory that fits and a finite price, or the recommendation must say plainly (a
+that decision, is run in every region the catalogue knows. The machine and accelerator it names
+must be a catalogue offer in that region, with memory that fits and a finite price, or the recommendation must say plainly (a
 warning) that nothing there fits; a job scheduled on Spot VMs must run where the catalogue
 offers Spot. Entries without a source or date already fail when the catalogue loads.
 """
@@ -73,7 +73,7 @@ def _problem(output: Any, rec: Any, region: str, ruleset: RuleSet) -> str | None
     if not isinstance(hourly, (int, float)) or not math.isfinite(hourly) or hourly <= 0:
         return f"price {hourly!r} is not a finite positive number"
     for other in [*rec.decisions.values(), *rec.top.values()]:
-        if isinstance(other, Mapping) and other.get("scheduling_strategy") == "SPOT":
-            if output.get("spot_hourly_usd") is None:
-                return "Spot VMs are scheduled where the catalogue offers none"
+        spot = isinstance(other, Mapping) and other.get("scheduling_strategy") == "SPOT"
+        if spot and output.get("spot_hourly_usd") is None:
+            return "Spot VMs are scheduled where the catalogue offers none"
     return None
