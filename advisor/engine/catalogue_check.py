@@ -2,8 +2,8 @@
 
 Each case of a rule whose decision is sized (decisions.yaml `sizing: machines`), or that reads
 that decision, is run in every region the catalogue knows. The machine and accelerator it names
-must be a catalogue offer in that region, with memory that fits and a finite price, or the recommendation must say plainly (a
-warning) that nothing there fits; a job scheduled on Spot VMs must run where the catalogue
+must be a catalogue offer in that region, with memory that fits and a finite price, or the
+recommendation must say plainly (a warning) that nothing there fits; a job scheduled on Spot VMs must run where the catalogue
 offers Spot. Entries without a source or date already fail when the catalogue loads.
 """
 
