@@ -1,10 +1,10 @@
 """`rules check` over the catalogue: every sized recommendation is something one can rent.
 
 Each case of a rule whose decision is sized (decisions.yaml `sizing: machines`), or that reads
-that decision, is run in every region the catalogue knows. The machine and accelerator it names
+that decision, runs in every region the catalogue knows. The machine and accelerator it names
 must be a catalogue offer in that region, with memory that fits and a finite price, or the
-recommendation must say plainly (a warning) that nothing there fits; a job scheduled on Spot VMs must run where the catalogue
-offers Spot. Entries without a source or date already fail when the catalogue loads.
+recommendation must say plainly (a warning) that nothing there fits. A job scheduled on Spot
+VMs must run where the catalogue offers Spot. Unsourced or undated entries fail at load.
 """
 
 from __future__ import annotations
