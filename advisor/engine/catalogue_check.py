@@ -45,6 +45,29 @@ def catalogue_problems(ruleset: RuleSet) -> list[str]:
                     problem = _problem(rec.decisions.get(name), rec, region, ruleset)
                     if problem:
                         problems.append(f"{where}: {problem}")
+    return problems + _budget_problems(ruleset)
+
+
+def _budget_problems(ruleset: RuleSet) -> list[str]:
+    """A node-hour decision's API limits must be the catalogue's range for its model type."""
+    catalogue = ruleset.catalogue
+    assert catalogue is not None
+    problems = []
+    for decision in ruleset.decisions:
+        if decision.sizing != "node_hours":
+            continue
+        for rule in ruleset.rules[decision.name]:
+            limits = (rule.then.get("limits") or {}).get("budget_milli_node_hours")
+            found = catalogue.automl_entry(rule.then.get("model_type"))
+            kind = rule.then.get("prediction_type")
+            if not limits or found is None or kind not in found[1].get("budget", {}):
+                continue
+            expected = list(found[1]["budget"][kind])
+            if list(limits) != expected:
+                problems.append(
+                    f"catalogue: {rule.id}: limits {list(limits)} but the API takes {expected}"
+                    f" for {rule.then.get('model_type')} {kind} ({found[1]['source']})"
+                )
     return problems
 
 

@@ -229,3 +229,24 @@ def test_rules_check_names_spot_where_the_catalogue_offers_none(ruleset: RuleSet
         p.startswith("catalogue: COST-SPOT") and "Spot VMs are scheduled" in p for p in problems
     )
     assert catalogue_problems(ruleset) == []
+
+
+def test_an_edge_detector_budget_uses_the_edge_range(ruleset: RuleSet) -> None:
+    # SDK 2.7.0 automl_image_object_detection.py: MOBILE_TF_* budgets are 1,000 to 100,000
+    small = _rec(
+        ruleset,
+        team="no_ml_expertise",
+        task="object_detection",
+        deployment_target="edge",
+        automl_budget_request=5000,
+    ).decisions["automl"]
+    assert small["budget_milli_node_hours"] == 5000 and "warnings" not in small
+    large = _rec(
+        ruleset,
+        team="no_ml_expertise",
+        task="object_detection",
+        deployment_target="edge",
+        automl_budget_request=500000,
+    ).decisions["automl"]
+    assert large["budget_milli_node_hours"] == 100000
+    assert large["estimate_usd"] == pytest.approx(100 * 18.0)  # edge training: $18 a node hour
