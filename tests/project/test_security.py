@@ -91,7 +91,7 @@ MARKERS = {
     "label_column": "zzlabelmarkerzz",
     "project_name": "zzprojectmarkerzz",
     "gcp_project": "zzgcpmarkerzz",
-    "region": "me-west1",  # regions are a closed list (rules/catalogue/regions.yaml); unused elsewhere
+    "region": "me-west1",  # regions are a closed list (rules/catalogue/regions.yaml)
     "bucket": "gs://zzbucketmarkerzz",
 }
 
