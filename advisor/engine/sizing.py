@@ -100,7 +100,7 @@ def _flops(x: Mapping[str, Any], gpu_hours: float, precision: str, cat: Catalogu
     s = cat.sizing
     if gpu_hours > 0:
         reference = cat.accelerator(s["reference"])
-        return gpu_hours * 3600 * _peak(reference, precision) * 1e12 * s["utilisation"]
+        return gpu_hours * 3600 * _peak(reference, precision) * 1e12 * float(s["utilisation"])
     parameters, examples = int(x.get("parameters") or 0), int(x.get("examples") or 0)
     if parameters <= 0 or examples <= 0:
         return None
@@ -109,7 +109,7 @@ def _flops(x: Mapping[str, Any], gpu_hours: float, precision: str, cat: Catalogu
     if family not in s.get("sequence_families", ()):
         per_example = float(s.get("reuse", {}).get(family, 1))
     epochs = max(1, int(x.get("epochs") or 1))
-    return float(s["flops_per_parameter"] * parameters * examples * epochs * per_example)
+    return float(s["flops_per_parameter"]) * parameters * examples * epochs * per_example
 
 
 def _peak(accelerator: Mapping[str, Any], precision: str) -> float:

@@ -119,7 +119,7 @@ def load_catalogue(folder: Path, cache: YamlCache) -> Catalogue | None:
         raw = cache.load(path, BadRuleFile)
         body = raw.get(key) if isinstance(raw, Mapping) else None
         expected = {"list": list, "mapping": Mapping, "single": Mapping}[shape]
-        if not isinstance(body, expected):  # type: ignore[arg-type]
+        if not isinstance(body, expected):
             raise BadRuleFile(f"{path}: expected a mapping with a '{key}' {shape}")
         files[key] = path
         data[key] = body

@@ -71,7 +71,8 @@ def test_stack_job_matches_the_recommendation(answers: dict[str, Any], tmp_path:
             },
             [
                 "docker build -t us-central1-docker.pkg.dev/acme-ml/training/demo-job:latest",
-                "`cloud-tpu` with 8 x `TPU_V3`",
+                "`ct5lp-hightpu-",  # today's TPU v5e from the catalogue (the exam's v3-8 is legacy)
+                "(topology ",
             ],
             ["best_trial.py"],
         ),
