@@ -379,3 +379,16 @@ def test_custom_container_path(fixture_templates: Path, tmp_path: Path) -> None:
     project = render(tpu, fixture_templates, tmp_path / "tpu")
     code, _, err = run_main(project, "submit", "--dry-run", "--container", "prebuilt")
     assert code == 2 and "no prebuilt training image for tensorflow on tpu" in err
+
+
+def test_a_custom_xgboost_container_registers_no_mismatched_serving_image(
+    fixture_templates: Path, tmp_path: Path
+) -> None:
+    """xgboost-cpu.2-1 would load the pinned 3.x model and drop its intercept (audit A2)."""
+    rec = recommendation_for(answers_for("xgboost", {}, "none", False))
+    project = render(rec, fixture_templates, tmp_path / "xgb")
+    custom = dry_run(project, "submit", "--container", "custom")
+    assert custom["serving_image_uri"] is None
+    assert any("model not registered" in note for note in custom["notes"])
+    prebuilt = dry_run(project, "submit", "--container", "prebuilt")
+    assert "prediction/xgboost-cpu.2-1" in prebuilt["serving_image_uri"]
