@@ -295,6 +295,13 @@ def _apply(
                 f" cannot run this plan as is: train with {stack} instead."
             )
         )
+    rules = cat.frameworks.get(n.framework, {})
+    if offer.hosts > 1 and rules.get("multi_host_tpu", True) is False:
+        warnings.append(
+            f"{offer.label} spans {offer.hosts} hosts, but the generated {n.framework} trainer"
+            f" uses only one: {rules.get('multi_host_note', 'it is single-host')}. Train with"
+            f" {rules.get('sharding', {}).get('tpu', 'a multi-host TPU stack')} instead."
+        )
     if not plan.fits:
         where = _regions_that_fit(size, n, cat)
         warnings.append(

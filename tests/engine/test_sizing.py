@@ -250,3 +250,15 @@ def test_an_edge_detector_budget_uses_the_edge_range(ruleset: RuleSet) -> None:
     ).decisions["automl"]
     assert large["budget_milli_node_hours"] == 100000
     assert large["estimate_usd"] == pytest.approx(100 * 18.0)  # edge training: $18 a node hour
+
+
+def test_a_multi_host_slice_for_tensorflow_says_the_generated_code_uses_one_host(
+    ruleset: RuleSet,
+) -> None:
+    # audit A10: TPUClusterResolver(tpu="local") sees only its own host's chips
+    rec = _rec(
+        ruleset, task="text_classification", framework="tensorflow", model_parameters=2_000_000_000
+    )
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "tpu_pod"
+    assert any("uses only one" in w and "local" in w for w in hardware["warnings"])
