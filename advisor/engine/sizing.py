@@ -131,7 +131,8 @@ def _hours(offer: Offer, replicas: int, n: Need, cat: Catalogue) -> float | None
     devices = max(1, offer.devices) * replicas
     scale = 1.0 if devices == 1 else s["scaling"]["in_host" if hosts == 1 else "across_hosts"]
     effective = rate * 1e12 * s["utilisation"] * scale
-    return math.inf if effective <= 0 else n.flops / effective / 3600
+    setup = float(s.get("setup_hours", 0.0))
+    return math.inf if effective <= 0 else n.flops / effective / 3600 + setup
 
 
 def _allowed(offer: Offer, size: Mapping[str, Any], n: Need, cat: Catalogue) -> bool:
@@ -329,7 +330,8 @@ def _hours_arithmetic(plan: Plan, n: Need, cat: Catalogue) -> str:
     flops = n.flops or 0.0
     return (
         f"{flops:.3g} FLOPs / ({plan.devices} device(s) at"
-        f" {cat.sizing['utilisation']:.0%} of peak) = {plan.hours:.1f} h"
+        f" {cat.sizing['utilisation']:.0%} of peak) + {cat.sizing.get('setup_hours', 0):g} h"
+        f" setup = {plan.hours:.1f} h"
     )
 
 

@@ -182,7 +182,7 @@ def test_recommend_format_markdown_on_the_command_line() -> None:
     tokens, plain = _markdown(result.stdout)
     assert result.stdout.startswith("# Design note: ")
     # catalogue price x the hours estimated on the chosen TPU (not the guide's $8/h x GPU hours)
-    assert "estimate $25.39" in plain.replace("\n", " ")
+    assert "estimate $25.53" in plain.replace("\n", " ")
     assert "TPU_V3" in plain
 
 
