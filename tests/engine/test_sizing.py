@@ -262,3 +262,24 @@ def test_a_multi_host_slice_for_tensorflow_says_the_generated_code_uses_one_host
     hardware = rec.decisions["hardware"]
     assert hardware["choice"] == "tpu_pod"
     assert any("uses only one" in w and "local" in w for w in hardware["warnings"])
+
+
+def test_the_readme_table_shows_what_recommend_gives_for_each_example(ruleset: RuleSet) -> None:
+    import re
+
+    import yaml
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([a-z0-9-]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", text, re.M)
+    examples = sorted(p.stem for p in (REPO / "examples").glob("*.yml"))
+    assert sorted(r[0] for r in rows if r[0] in examples) == examples
+    for name, today, estimate, _ in rows:
+        if name not in examples:
+            continue
+        raw = yaml.safe_load((REPO / "examples" / f"{name}.yml").read_text(encoding="utf-8"))
+        rec = recommend(validate_answers(raw, ruleset.questions, name), ruleset)
+        hardware, cost = rec.decisions["hardware"], rec.top["cost"]
+        if hardware["choice"] != "not_applicable":
+            assert hardware["machine_type"] in today, name
+        if cost.get("estimate_usd") is not None:
+            assert f"${cost['estimate_usd']:,.2f}" in estimate, name
