@@ -35,8 +35,9 @@ BUDGET_LIMITS = {
     ("tabular", "regression"): (1_000, 72_000),
     ("tabular", "forecasting"): (1_000, 72_000),
     ("image", "classification"): (8_000, 800_000),
-    ("image", "classification", "mobile"): (1_000, 800_000),
+    ("image", "classification", "mobile"): (1_000, 100_000),
     ("image", "object_detection"): (20_000, 900_000),
+    ("image", "object_detection", "mobile"): (1_000, 100_000),
 }
 # Export formats of AutoML edge (MOBILE_*) models; cloud models cannot be exported.
 EXPORT_FORMATS = ("tflite", "edgetpu-tflite", "tf-saved-model", "core-ml", "tf-js")

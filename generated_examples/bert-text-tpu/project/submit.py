@@ -33,12 +33,12 @@ BUCKET = "gs://acme-support-ml"
 JOB_NAME = "ticket-classifier"
 FRAMEWORK = "tensorflow"
 DISTRIBUTION = "tpu_strategy"
-MACHINE_TYPE = "cloud-tpu"
-ACCELERATOR_TYPE = "TPU_V3"
-ACCELERATOR_COUNT = 8
+MACHINE_TYPE = "ct5lp-hightpu-1t"
+ACCELERATOR_TYPE = None
+ACCELERATOR_COUNT = 0
 # Machines in the training cluster: the chief (pool 0) plus REPLICA_COUNT - 1 workers (pool 1).
 REPLICA_COUNT = 1
-TPU_TOPOLOGY = None
+TPU_TOPOLOGY = "1x1"
 PARAMETER_SERVER_COUNT = 0
 PARAMETER_SERVER_MACHINE_TYPE = None
 SPOT = False
@@ -70,6 +70,9 @@ SERVING_IMAGES = {
     "scikit_learn": "sklearn-cpu.1-6",
     "xgboost": "xgboost-cpu.2-1",
 }
+# Models a custom container trains with the project's pins, which the prebuilt serving image
+# cannot read faithfully: xgboost-cpu.2-1 loads an xgboost 3.x model but drops its intercept.
+SERVING_NEEDS_PREBUILT_TRAINING = {"xgboost"}
 # Packages the prebuilt images already have (or that only local work needs): not reinstalled.
 IMAGE_PROVIDES = {
     "black",
@@ -388,6 +391,7 @@ def make_plan(options: argparse.Namespace) -> Plan:
     env = {"PJRT_DEVICE": "TPU"} if DISTRIBUTION == "pytorch_xla" else {}
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     study = load_study() if TUNING else None
+    mismatched = container != "prebuilt" and FRAMEWORK in SERVING_NEEDS_PREBUILT_TRAINING
     kind = "tuning_job" if TUNING else ("custom_job" if PARAMETER_SERVER_COUNT else "training_job")
     plan = Plan(
         kind=kind,
@@ -398,9 +402,14 @@ def make_plan(options: argparse.Namespace) -> Plan:
         base_output_dir=f"{BUCKET}/{JOB_NAME}/runs/{stamp}",
         data_uri=data_uri,
         data_upload=upload,
-        serving_image_uri=None if TUNING else prebuilt_image("prediction"),
+        serving_image_uri=None if TUNING or mismatched else prebuilt_image("prediction"),
         study=study,
     )
+    if mismatched:
+        plan.notes.append(
+            f"model not registered: the {FRAMEWORK} serving image is older than this container's"
+            " pin; serve the model from a container with the same version"
+        )
     if not check_trainer_args(plan.args, study):
         plan.notes.append("trainer args not checked: trainer.task could not be imported")
     return plan
@@ -545,6 +554,7 @@ def summary(plan: Plan) -> dict[str, Any]:
         "data_uri": plan.data_uri,
         "data_upload": str(plan.data_upload.relative_to(ROOT)) if plan.data_upload else None,
         "base_output_dir": plan.base_output_dir,
+        "serving_image_uri": plan.serving_image_uri,
         "spot": SPOT,
         "notes": plan.notes,
     }

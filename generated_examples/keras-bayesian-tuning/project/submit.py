@@ -75,6 +75,9 @@ SERVING_IMAGES = {
     "scikit_learn": "sklearn-cpu.1-6",
     "xgboost": "xgboost-cpu.2-1",
 }
+# Models a custom container trains with the project's pins, which the prebuilt serving image
+# cannot read faithfully: xgboost-cpu.2-1 loads an xgboost 3.x model but drops its intercept.
+SERVING_NEEDS_PREBUILT_TRAINING = {"xgboost"}
 # Packages the prebuilt images already have (or that only local work needs): not reinstalled.
 IMAGE_PROVIDES = {
     "black",
@@ -393,6 +396,7 @@ def make_plan(options: argparse.Namespace) -> Plan:
     env = {"PJRT_DEVICE": "TPU"} if DISTRIBUTION == "pytorch_xla" else {}
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     study = load_study() if TUNING else None
+    mismatched = container != "prebuilt" and FRAMEWORK in SERVING_NEEDS_PREBUILT_TRAINING
     kind = "tuning_job" if TUNING else ("custom_job" if PARAMETER_SERVER_COUNT else "training_job")
     plan = Plan(
         kind=kind,
@@ -403,9 +407,14 @@ def make_plan(options: argparse.Namespace) -> Plan:
         base_output_dir=f"{BUCKET}/{JOB_NAME}/runs/{stamp}",
         data_uri=data_uri,
         data_upload=upload,
-        serving_image_uri=None if TUNING else prebuilt_image("prediction"),
+        serving_image_uri=None if TUNING or mismatched else prebuilt_image("prediction"),
         study=study,
     )
+    if mismatched:
+        plan.notes.append(
+            f"model not registered: the {FRAMEWORK} serving image is older than this container's"
+            " pin; serve the model from a container with the same version"
+        )
     if not check_trainer_args(plan.args, study):
         plan.notes.append("trainer args not checked: trainer.task could not be imported")
     return plan
@@ -550,6 +559,7 @@ def summary(plan: Plan) -> dict[str, Any]:
         "data_uri": plan.data_uri,
         "data_upload": str(plan.data_upload.relative_to(ROOT)) if plan.data_upload else None,
         "base_output_dir": plan.base_output_dir,
+        "serving_image_uri": plan.serving_image_uri,
         "spot": SPOT,
         "notes": plan.notes,
     }

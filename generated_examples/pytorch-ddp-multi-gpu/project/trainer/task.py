@@ -1,7 +1,7 @@
 """Train vision-ddp with PyTorch.
 
 Task: image classification (a small CNN).
-Target: multi_gpu, 4 x NVIDIA_TESLA_V100 per machine, 2 machine(s).
+Target: multi_gpu, 4 x NVIDIA_TESLA_T4 per machine, 2 machine(s).
 Distribution: pytorch_ddp.
 
     python -m trainer.task                 # one process; re-launches itself under torchrun when
