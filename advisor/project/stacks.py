@@ -1,0 +1,181 @@
+"""Stacks as layered manifests: which templates a recommendation gets, and from which folders.
+
+`templates/stacks/<name>/stack.yaml` is a stack's manifest: its `when` (a condition over answers
+and decision choices, like a rule's; the stacks' conditions are disjoint, so order does not
+matter), the layers it is built from, its images, Docker recipe, example and template variables.
+A layer is a real folder, `templates/layers/<layer>/`, holding files at the paths they take in
+the project, and an optional `layer.yaml` with derived facts and file conditions. A project is
+its layers overlaid in order, then the stack's own folder: on the same path the later one wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import AdvisorError, BadRuleFile
+from advisor.paths import templates_dir
+from advisor.ruleset.conditions import Condition, ConditionError, compile_condition
+from advisor.ruleset.yamlio import load_yaml_file
+
+MANIFEST = "stack.yaml"
+LAYER_FILE = "layer.yaml"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A folder of templates and what it adds to the context."""
+
+    name: str
+    folder: Path
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    # glob of a template path -> the derived fact that must hold for it to be written; it
+    # applies to this folder's files and to those earlier layers brought
+    only_if: Mapping[str, str] = field(default_factory=dict)
+
+    def writes(self, rel: str, facts: Mapping[str, Any]) -> bool:
+        return all(facts[fact] for glob, fact in self.only_if.items() if fnmatch.fnmatch(rel, glob))
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One manifest: `layers` are overlaid in order, then the stack's own folder (`own`)."""
+
+    name: str
+    description: str
+    when: Condition
+    layers: tuple[Layer, ...]
+    own: Layer
+    images: Mapping[str, Any]
+    docker: Mapping[str, Any]
+    example: str | None
+    variables: Mapping[str, Any]
+
+    @property
+    def overlay(self) -> tuple[Layer, ...]:
+        """Every folder of the project, first to last (the last one wins on a shared path)."""
+        return (*self.layers, self.own)
+
+
+_STACK_KEYS = {
+    "description",
+    "when",
+    "layers",
+    "images",
+    "docker",
+    "example",
+    "variables",
+    "facts",
+    "only_if",
+}
+_LAYER_KEYS = {"facts", "only_if"}
+
+
+def _mapping(value: Any, where: str, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BadRuleFile(f"{where}: '{what}' must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _unknown_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise BadRuleFile(
+            f"{where}: unknown field '{extra[0]}' (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _only_if(value: Any, where: str) -> dict[str, str]:
+    table = _mapping(value, where, "only_if")
+    for glob, fact in table.items():
+        if not isinstance(fact, str):
+            raise BadRuleFile(f"{where}: only_if '{glob}' must name a derived fact")
+    return dict(table)
+
+
+def load_layer(name: str, root: Path) -> Layer:
+    folder = root / "layers" / name
+    if not folder.is_dir():
+        raise BadRuleFile(f"{folder}: no such layer (a stack lists '{name}' in its layers)")
+    path = folder / LAYER_FILE
+    data: Mapping[str, Any] = {}
+    if path.is_file():
+        data = _mapping(load_yaml_file(path, BadRuleFile), str(path), "layer")
+        _unknown_keys(data, _LAYER_KEYS, str(path))
+    where = str(path)
+    facts = _mapping(data.get("facts"), where, "facts")
+    return Layer(name, folder, facts, _only_if(data.get("only_if"), where))
+
+
+def load_stack(folder: Path, root: Path) -> Stack:
+    path = folder / MANIFEST
+    where = str(path)
+    data = _mapping(load_yaml_file(path, BadRuleFile), where, "stack")
+    _unknown_keys(data, _STACK_KEYS, where)
+    try:
+        when = compile_condition(data.get("when"))
+    except ConditionError as exc:
+        raise BadRuleFile(f"{where}: when: {exc}") from None
+    names = data.get("layers") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise BadRuleFile(f"{where}: 'layers' must be a list of folder names under layers/")
+    own = Layer(
+        folder.name,
+        folder,
+        _mapping(data.get("facts"), where, "facts"),
+        _only_if(data.get("only_if"), where),
+    )
+    example = data.get("example")
+    if example is not None and not isinstance(example, str):
+        raise BadRuleFile(f"{where}: 'example' must be a path under examples/")
+    return Stack(
+        name=folder.name,
+        description=str(data.get("description", "")),
+        when=when,
+        layers=tuple(load_layer(name, root) for name in names),
+        own=own,
+        images=_mapping(data.get("images"), where, "images"),
+        docker=_mapping(data.get("docker"), where, "docker"),
+        example=example,
+        variables=_mapping(data.get("variables"), where, "variables"),
+    )
+
+
+def load_stacks(root: Path | None = None) -> list[Stack]:
+    """Every stack under templates/stacks/, by name."""
+    root = root or templates_dir()
+    folder = root / "stacks"
+    if not folder.is_dir():
+        raise BadRuleFile(f"{folder}: no stacks folder")
+    return [load_stack(sub, root) for sub in sorted(folder.iterdir()) if (sub / MANIFEST).is_file()]
+
+
+def stack_facts(rec: Any) -> dict[str, Any]:
+    """What a stack's `when` reads: the answers and every decision's choice."""
+    return {**rec.answers, **{name: out["choice"] for name, out in rec.decisions.items()}}
+
+
+def matching_stacks(facts: Mapping[str, Any], stacks: list[Stack]) -> list[Stack]:
+    return [stack for stack in stacks if stack.when(facts)]
+
+
+def select_stack_manifest(rec: Any, root: Path | None = None) -> Stack:
+    """The one stack whose `when` holds over the answers and the decisions' choices."""
+    matched = matching_stacks(stack_facts(rec), load_stacks(root))
+    if len(matched) != 1:
+        names = ", ".join(s.name for s in matched) or "none"
+        raise AdvisorError(
+            f"template error: a recommendation must select exactly one stack, got {names}"
+            " (run `advisor rules check`)",
+            exit_code=1,
+        )
+    return matched[0]
+
+
+def select_stack(rec: Any, root: Path | None = None) -> str:
+    return select_stack_manifest(rec, root).name
