@@ -20,12 +20,15 @@ from advisor.engine import Recommendation
 from advisor.errors import AdvisorError
 from advisor.paths import templates_dir
 from advisor.project.stacks import (
+    CATALOGUE_FILE,
     LAYER_FILE,
     MANIFEST,
     Stack,
     load_stacks,
+    pick_catalogue,
     select_stack,
     select_stack_manifest,
+    stack_facts,
 )
 from advisor.ruleset.yamlcache import cache_root
 
@@ -101,6 +104,11 @@ def build_context(rec: Recommendation, stack: Stack, root: Path | None = None) -
     facts = load_context_facts(root or templates_dir())
     for layer in stack.overlay:
         facts += parse_facts(layer.facts, f"{layer.folder}")
+    derived = evaluate_facts(facts, rec, tips)
+    catalogue: dict[str, Any] = {}
+    for layer in stack.overlay:  # the last folder with a catalogue wins
+        if layer.catalogue:
+            catalogue = pick_catalogue(layer.catalogue, {**stack_facts(rec), **derived})
     return {
         # the recommendation as a Markdown design note, for a README or DESIGN.md to embed
         "design_note": design_note(rec, default_ruleset()),
@@ -113,7 +121,8 @@ def build_context(rec: Recommendation, stack: Stack, root: Path | None = None) -
         "images": stack.images,
         "docker": stack.docker,
         **stack.variables,
-        **evaluate_facts(facts, rec, tips),
+        **derived,
+        "hyperparameters": catalogue,
         "project_name": answers["project_name"],
         "package": "trainer",
         "tool_version": __version__,
@@ -167,7 +176,7 @@ def _template_files(folder: Path) -> dict[str, Path]:
             continue
         if "__pycache__" in rel.parts or path.suffix == ".pyc":
             continue
-        if rel.as_posix() in (MANIFEST, LAYER_FILE):  # what the folder is, not a project file
+        if rel.as_posix() in (MANIFEST, LAYER_FILE, CATALOGUE_FILE):  # data, not project files
             continue
         files[rel.as_posix()] = path
     return files

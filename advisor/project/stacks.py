@@ -23,6 +23,9 @@ from advisor.ruleset.yamlio import load_yaml_file
 
 MANIFEST = "stack.yaml"
 LAYER_FILE = "layer.yaml"
+# The tunable hyperparameters of a trainer, as data: `common` parameters, then the first of the
+# `catalogues` whose `when` holds (over answers, decision choices and derived facts).
+CATALOGUE_FILE = "hyperparameters.yaml"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Layer:
     # glob of a template path -> the derived fact that must hold for it to be written; it
     # applies to this folder's files and to those earlier layers brought
     only_if: Mapping[str, str] = field(default_factory=dict)
+
+    catalogue: Mapping[str, Any] = field(default_factory=dict)
 
     def writes(self, rel: str, facts: Mapping[str, Any]) -> bool:
         return all(facts[fact] for glob, fact in self.only_if.items() if fnmatch.fnmatch(rel, glob))
@@ -109,7 +114,45 @@ def load_layer(name: str, root: Path) -> Layer:
         _unknown_keys(data, _LAYER_KEYS, str(path))
     where = str(path)
     facts = _mapping(data.get("facts"), where, "facts")
-    return Layer(name, folder, facts, _only_if(data.get("only_if"), where))
+    return Layer(name, folder, facts, _only_if(data.get("only_if"), where), load_catalogue(folder))
+
+
+def load_catalogue(folder: Path) -> Mapping[str, Any]:
+    """The folder's hyperparameters.yaml, checked; {} when it has none."""
+    path = folder / CATALOGUE_FILE
+    if not path.is_file():
+        return {}
+    where = str(path)
+    data = _mapping(load_yaml_file(path, BadRuleFile), where, "hyperparameters")
+    _unknown_keys(data, {"common", "catalogues"}, where)
+    entries = data.get("catalogues")
+    if not isinstance(entries, list) or not entries:
+        raise BadRuleFile(f"{where}: 'catalogues' must be a non-empty list")
+    for index, entry in enumerate([{"parameters": data.get("common") or []}, *entries]):
+        at = f"{where}: catalogues[{index - 1}]" if index else f"{where}: common"
+        params = _mapping(entry, at, "catalogue").get("parameters")
+        if not isinstance(params, list) or not all(
+            isinstance(p, Mapping) and isinstance(p.get("id"), str) for p in params
+        ):
+            raise BadRuleFile(f"{at}: 'parameters' must be a list of mappings with an 'id'")
+        if index:
+            try:
+                compile_condition(entry.get("when"))
+            except ConditionError as exc:
+                raise BadRuleFile(f"{at}: when: {exc}") from None
+    return data
+
+
+def pick_catalogue(catalogue: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The first catalogue whose `when` holds, with the common parameters first."""
+    for entry in catalogue["catalogues"]:
+        if compile_condition(entry.get("when"))(facts):
+            fields = {k: v for k, v in entry.items() if k not in ("when", "parameters")}
+            return {
+                **fields,
+                "parameters": [*(catalogue.get("common") or []), *entry["parameters"]],
+            }
+    raise BadRuleFile("hyperparameters.yaml: no catalogue fits this recommendation")
 
 
 def load_stack(folder: Path, root: Path) -> Stack:
@@ -129,6 +172,7 @@ def load_stack(folder: Path, root: Path) -> Stack:
         folder,
         _mapping(data.get("facts"), where, "facts"),
         _only_if(data.get("only_if"), where),
+        load_catalogue(folder),
     )
     example = data.get("example")
     if example is not None and not isinstance(example, str):
