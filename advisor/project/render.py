@@ -48,7 +48,12 @@ def py_literal(value: Any) -> str:
     if isinstance(value, str):
         text = repr(value)
         # a single-quoted repr holds no quote characters unless it holds both kinds
-        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+        if text[0] == "'" and '"' not in value:
+            return f'"{text[1:-1]}"'
+        # both kinds: black takes double quotes unless that needs more escapes
+        if text[0] == "'" and value.count('"') <= value.count("'"):
+            return _double_quoted(text[1:-1])
+        return text
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(item) for item in value) + "]"
     if isinstance(value, tuple):
@@ -58,6 +63,21 @@ def py_literal(value: Any) -> str:
         pairs = (f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items())
         return "{" + ", ".join(pairs) + "}"
     return repr(value)
+
+
+def _double_quoted(body: str) -> str:
+    """A single-quoted repr's body, re-quoted with double quotes (escapes moved accordingly)."""
+    out, index = [], 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            pair = body[index : index + 2]
+            out.append("'" if pair == "\\'" else pair)
+            index += 2
+            continue
+        out.append('\\"' if char == '"' else char)
+        index += 1
+    return '"' + "".join(out) + '"'
 
 
 def json_literal(value: Any) -> str:
