@@ -19,6 +19,7 @@ from typing import Any
 from advisor.errors import AdvisorError, BadRuleFile
 from advisor.paths import templates_dir
 from advisor.ruleset.conditions import Condition, ConditionError, compile_condition
+from advisor.ruleset.yamlcache import YamlCache
 from advisor.ruleset.yamlio import load_yaml_file
 
 MANIFEST = "stack.yaml"
@@ -103,27 +104,33 @@ def _only_if(value: Any, where: str) -> dict[str, str]:
     return dict(table)
 
 
-def load_layer(name: str, root: Path) -> Layer:
+def _read(path: Path, cache: YamlCache | None) -> Any:
+    return cache.load(path, BadRuleFile) if cache else load_yaml_file(path, BadRuleFile)
+
+
+def load_layer(name: str, root: Path, cache: YamlCache | None = None) -> Layer:
     folder = root / "layers" / name
     if not folder.is_dir():
         raise BadRuleFile(f"{folder}: no such layer (a stack lists '{name}' in its layers)")
     path = folder / LAYER_FILE
     data: Mapping[str, Any] = {}
     if path.is_file():
-        data = _mapping(load_yaml_file(path, BadRuleFile), str(path), "layer")
+        data = _mapping(_read(path, cache), str(path), "layer")
         _unknown_keys(data, _LAYER_KEYS, str(path))
     where = str(path)
     facts = _mapping(data.get("facts"), where, "facts")
-    return Layer(name, folder, facts, _only_if(data.get("only_if"), where), load_catalogue(folder))
+    return Layer(
+        name, folder, facts, _only_if(data.get("only_if"), where), load_catalogue(folder, cache)
+    )
 
 
-def load_catalogue(folder: Path) -> Mapping[str, Any]:
+def load_catalogue(folder: Path, cache: YamlCache | None = None) -> Mapping[str, Any]:
     """The folder's hyperparameters.yaml, checked; {} when it has none."""
     path = folder / CATALOGUE_FILE
     if not path.is_file():
         return {}
     where = str(path)
-    data = _mapping(load_yaml_file(path, BadRuleFile), where, "hyperparameters")
+    data = _mapping(_read(path, cache), where, "hyperparameters")
     _unknown_keys(data, {"common", "catalogues"}, where)
     entries = data.get("catalogues")
     if not isinstance(entries, list) or not entries:
@@ -155,10 +162,10 @@ def pick_catalogue(catalogue: Mapping[str, Any], facts: Mapping[str, Any]) -> di
     raise BadRuleFile("hyperparameters.yaml: no catalogue fits this recommendation")
 
 
-def load_stack(folder: Path, root: Path) -> Stack:
+def load_stack(folder: Path, root: Path, cache: YamlCache | None = None) -> Stack:
     path = folder / MANIFEST
     where = str(path)
-    data = _mapping(load_yaml_file(path, BadRuleFile), where, "stack")
+    data = _mapping(_read(path, cache), where, "stack")
     _unknown_keys(data, _STACK_KEYS, where)
     try:
         when = compile_condition(data.get("when"))
@@ -172,7 +179,7 @@ def load_stack(folder: Path, root: Path) -> Stack:
         folder,
         _mapping(data.get("facts"), where, "facts"),
         _only_if(data.get("only_if"), where),
-        load_catalogue(folder),
+        load_catalogue(folder, cache),
     )
     example = data.get("example")
     if example is not None and not isinstance(example, str):
@@ -181,7 +188,7 @@ def load_stack(folder: Path, root: Path) -> Stack:
         name=folder.name,
         description=str(data.get("description", "")),
         when=when,
-        layers=tuple(load_layer(name, root) for name in names),
+        layers=tuple(load_layer(name, root, cache) for name in names),
         own=own,
         images=_mapping(data.get("images"), where, "images"),
         docker=_mapping(data.get("docker"), where, "docker"),
@@ -191,12 +198,19 @@ def load_stack(folder: Path, root: Path) -> Stack:
 
 
 def load_stacks(root: Path | None = None) -> list[Stack]:
-    """Every stack under templates/stacks/, by name."""
+    """Every stack under templates/stacks/, by name (parsed YAML cached on disk, as rules are)."""
     root = root or templates_dir()
     folder = root / "stacks"
     if not folder.is_dir():
         raise BadRuleFile(f"{folder}: no stacks folder")
-    return [load_stack(sub, root) for sub in sorted(folder.iterdir()) if (sub / MANIFEST).is_file()]
+    cache = YamlCache(root)
+    stacks = [
+        load_stack(sub, root, cache)
+        for sub in sorted(folder.iterdir())
+        if (sub / MANIFEST).is_file()
+    ]
+    cache.save()
+    return stacks
 
 
 def stack_facts(rec: Any) -> dict[str, Any]:
