@@ -52,23 +52,14 @@ TENSORBOARD = ""
 # https://cloud.google.com/vertex-ai/docs/training/pre-built-containers before relying on one.
 # TPUs have none current (tf-tpu.2-15 and pytorch-tpu.2-2 reached end of availability in
 # 2025, and v5e never had one): they train in the custom container built from the Dockerfile.
-TRAINING_IMAGES = {
+TRAINING_IMAGES: dict[tuple[str, str], str] = {
     ("tensorflow", "cpu"): "tf-cpu.2-17.py310",
     ("tensorflow", "gpu"): "tf-gpu.2-17.py310",
-    ("pytorch", "cpu"): "pytorch-xla.2-4.py310",  # the PyTorch 2.4 image listed as CPU only
-    ("pytorch", "gpu"): "pytorch-gpu.2-4.py310",
-    ("pytorch_lightning", "cpu"): "pytorch-xla.2-4.py310",
-    ("pytorch_lightning", "gpu"): "pytorch-gpu.2-4.py310",
-    ("scikit_learn", "cpu"): "sklearn-cpu.1-6",
-    ("xgboost", "cpu"): "xgboost-cpu.2-1",
-    ("xgboost", "gpu"): "xgboost-gpu.2-1",
 }
 # Prebuilt serving images for the model the trainer writes to AIP_MODEL_DIR (SavedModel,
 # model.joblib, model.bst); PyTorch serving needs a TorchServe archive, so none is set there.
-SERVING_IMAGES = {
+SERVING_IMAGES: dict[str, str] = {
     "tensorflow": "tf2-cpu.2-15",
-    "scikit_learn": "sklearn-cpu.1-6",
-    "xgboost": "xgboost-cpu.2-1",
 }
 # Packages the prebuilt images already have (or that only local work needs): not reinstalled.
 IMAGE_PROVIDES = {
