@@ -72,8 +72,12 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     from advisor.cli.present import print_check, print_json
     from advisor.engine import default_ruleset
     from advisor.engine.check import check_ruleset
+    from advisor.project.stack_check import check_stack_mapping
 
-    report = check_ruleset(default_ruleset())
+    ruleset = default_ruleset()
+    report = check_ruleset(ruleset)
+    # the project templates are part of the proof: each recommendation selects one stack
+    report.decisions.append(check_stack_mapping(ruleset))
     if args.json:
         print_json(
             {

@@ -1,7 +1,7 @@
 """Rendering a project from templates/: pick the stack, build the context, render every file.
 
-templates/stacks.yaml maps recommendations to stacks (first match wins). A project is
-templates/common/ overlaid by templates/<stack>/ (the stack's file wins on the same path).
+The stack's manifest (advisor/project/stacks.py) lists its layers; a project is those folders
+overlaid in order, then the stack's own folder (the later file wins on the same path).
 Files ending in `.j2` are rendered with StrictUndefined and lose the suffix; other files are
 copied. Names starting with one `_` (not dunders like `__init__.py`) are partials for
 `{% include %}`/`{% import %}` and are not written; a rendered file that is empty (only
@@ -12,43 +12,28 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from advisor import __version__
 from advisor.engine import Recommendation
-from advisor.errors import AdvisorError, BadRuleFile
+from advisor.errors import AdvisorError
 from advisor.paths import templates_dir
-from advisor.ruleset.conditions import compile_condition
+from advisor.project.stacks import (
+    CATALOGUE_FILE,
+    LAYER_FILE,
+    MANIFEST,
+    Stack,
+    load_stacks,
+    pick_catalogue,
+    select_stack,
+    select_stack_manifest,
+    stack_facts,
+)
 from advisor.ruleset.yamlcache import cache_root
-from advisor.ruleset.yamlio import load_yaml_file
 
-
-@dataclass(frozen=True)
-class Stack:
-    name: str
-    description: str
-    when: Any
-
-
-def load_stacks(root: Path | None = None) -> list[Stack]:
-    path = (root or templates_dir()) / "stacks.yaml"
-    data = load_yaml_file(path, BadRuleFile)
-    items = data.get("stacks") if isinstance(data, Mapping) else None
-    if not isinstance(items, list):
-        raise BadRuleFile(f"{path}: expected a mapping with a 'stacks' list")
-    return [Stack(item["name"], item.get("description", ""), item.get("when")) for item in items]
-
-
-def select_stack(rec: Recommendation, root: Path | None = None) -> str:
-    """The first stack whose `when` holds over the answers and the decisions' choices."""
-    facts = {**rec.answers, **{name: out["choice"] for name, out in rec.decisions.items()}}
-    for stack in load_stacks(root):
-        if compile_condition(stack.when)(facts):
-            return stack.name
-    raise AdvisorError("no project template fits this recommendation")
+# the stack lookups callers have always reached through this module
+__all__ = ["load_stacks", "render_project", "select_stack", "build_context", "FILTERS"]
 
 
 # ---- filters: one per target language, so user strings are escaped where they land ----
@@ -63,7 +48,12 @@ def py_literal(value: Any) -> str:
     if isinstance(value, str):
         text = repr(value)
         # a single-quoted repr holds no quote characters unless it holds both kinds
-        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+        if text[0] == "'" and '"' not in value:
+            return f'"{text[1:-1]}"'
+        # both kinds: black takes double quotes unless that needs more escapes
+        if text[0] == "'" and value.count('"') <= value.count("'"):
+            return _double_quoted(text[1:-1])
+        return text
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(item) for item in value) + "]"
     if isinstance(value, tuple):
@@ -73,6 +63,21 @@ def py_literal(value: Any) -> str:
         pairs = (f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items())
         return "{" + ", ".join(pairs) + "}"
     return repr(value)
+
+
+def _double_quoted(body: str) -> str:
+    """A single-quoted repr's body, re-quoted with double quotes (escapes moved accordingly)."""
+    out, index = [], 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            pair = body[index : index + 2]
+            out.append("'" if pair == "\\'" else pair)
+            index += 2
+            continue
+        out.append('\\"' if char == '"' else char)
+        index += 1
+    return '"' + "".join(out) + '"'
 
 
 def json_literal(value: Any) -> str:
@@ -106,12 +111,24 @@ FILTERS = {
 }
 
 
-def build_context(rec: Recommendation, stack: str) -> dict[str, Any]:
+def build_context(rec: Recommendation, stack: Stack, root: Path | None = None) -> dict[str, Any]:
+    """What every template sees: the recommendation, the stack's manifest data and the derived
+    facts (templates/context.yaml, then each layer's and the stack's own `facts:`)."""
     from advisor.engine import default_ruleset
     from advisor.engine.report import design_note
+    from advisor.project.context import evaluate_facts, load_context_facts, parse_facts
 
     answers = rec.answers
     data = rec.to_json()
+    tips = data.get("tips", [])
+    facts = load_context_facts(root or templates_dir())
+    for layer in stack.overlay:
+        facts += parse_facts(layer.facts, f"{layer.folder}")
+    derived = evaluate_facts(facts, rec, tips)
+    catalogue: dict[str, Any] = {}
+    for layer in stack.overlay:  # the last folder with a catalogue wins
+        if layer.catalogue:
+            catalogue = pick_catalogue(layer.catalogue, {**stack_facts(rec), **derived})
     return {
         # the recommendation as a Markdown design note, for a README or DESIGN.md to embed
         "design_note": design_note(rec, default_ruleset()),
@@ -119,8 +136,13 @@ def build_context(rec: Recommendation, stack: str) -> dict[str, Any]:
         "rec": data,
         "d": data["decisions"],
         "cost": data.get("cost", {}),
-        "tips": data.get("tips", []),
-        "stack": stack,
+        "tips": tips,
+        "stack": stack.name,
+        "images": stack.images,
+        "docker": stack.docker,
+        **stack.variables,
+        **derived,
+        "hyperparameters": catalogue,
         "project_name": answers["project_name"],
         "package": "trainer",
         "tool_version": __version__,
@@ -174,6 +196,8 @@ def _template_files(folder: Path) -> dict[str, Path]:
             continue
         if "__pycache__" in rel.parts or path.suffix == ".pyc":
             continue
+        if rel.as_posix() in (MANIFEST, LAYER_FILE, CATALOGUE_FILE):  # data, not project files
+            continue
         files[rel.as_posix()] = path
     return files
 
@@ -183,21 +207,20 @@ def render_project(rec: Recommendation, root: Path | None = None) -> dict[str, s
     import jinja2
 
     root = root or templates_dir()
-    stack = select_stack(rec, root)
-    stack_dir = root / stack
-    if not stack_dir.is_dir():
-        raise AdvisorError(f"the '{stack}' project template is not available in {root}")
-    common_dir = root / "common"
-    sources = {**_template_files(common_dir), **_template_files(stack_dir)}
-    env = _environment([stack_dir, common_dir])
-    context = build_context(rec, stack)
+    stack = select_stack_manifest(rec, root)
+    context = build_context(rec, stack, root)
+    sources: dict[str, Path] = {}
+    for layer in stack.overlay:
+        sources.update(_template_files(layer.folder))
+        # a layer's conditions also hold back files an earlier layer brought
+        sources = {rel: path for rel, path in sources.items() if layer.writes(rel, context)}
+    # the later folder wins, so it comes first on Jinja's search path
+    env = _environment([layer.folder for layer in reversed(stack.overlay)])
     output: dict[str, str] = {}
     for rel, path in sources.items():
         if rel.endswith(".j2"):
-            base = stack_dir if path.is_relative_to(stack_dir) else common_dir
-            name = path.relative_to(base).as_posix()
             try:
-                text = env.get_template(name).render(context)
+                text = env.get_template(rel).render(context)
             except jinja2.TemplateError as exc:
                 line = getattr(exc, "lineno", None)
                 where = f"{path}" + (f":{line}" if line else "")

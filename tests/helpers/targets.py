@@ -105,3 +105,31 @@ def answers_for(framework: str, extra: dict[str, Any], tuning: str, spot: bool) 
         **TUNING[tuning],
         "fault_tolerant": spot,
     }
+
+
+# One answer set per stack, the managed ones included (tests/project/test_targets.py asserts each
+# leads the engine to its stack; `rules check` proves every stack is reachable at all).
+STACK_ANSWERS: dict[str, dict[str, Any]] = {
+    "not_covered": {
+        "task": "tabular_classification",
+        "data_location": "on_premises",
+        "data_must_stay_on_premises": True,
+    },
+    "pretrained_api": {"task": "image_classification", "labels": "generic"},
+    "bigquery_ml": {
+        "task": "tabular_classification",
+        "team": "sql_analysts",
+        "data_location": "bigquery",
+    },
+    "automl": {"task": "tabular_classification", "team": "no_ml_expertise"},
+    "tensorflow": {"task": "tabular_classification", "framework": "tensorflow"},
+    "pytorch": {"task": "tabular_classification", "framework": "pytorch"},
+    "pytorch_lightning": {"task": "tabular_classification", "framework": "pytorch_lightning"},
+    "pytorch_xla": {"framework": "pytorch", "model_parameters": 2_000_000_000},
+    "scikit_learn": {"task": "tabular_classification", "framework": "scikit_learn"},
+    "xgboost": {"task": "tabular_regression", "framework": "xgboost"},
+}
+STACK_ANSWERS = {
+    stack: {"project_name": "demo-job", "gcp_project": "acme-ml", **answers}
+    for stack, answers in STACK_ANSWERS.items()
+}

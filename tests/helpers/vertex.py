@@ -234,7 +234,7 @@ def project_tests(project: Path) -> str:
 
 
 def stacks_present() -> list[str]:
-    return [s for s in TRAINER_STACKS if (REPO / "templates" / s).is_dir()]
+    return [s for s in TRAINER_STACKS if (REPO / "templates" / "stacks" / s).is_dir()]
 
 
 # ---- a custom-training dry run against its recommendation ------------------------------

@@ -241,12 +241,12 @@ def test_bad_answers_exit_2_naming_file_field_and_allowed(tmp_path: Path) -> Non
 
 def _templates(tmp_path: Path, text: str) -> Path:
     root = tmp_path / "templates"
-    (root / "common").mkdir(parents=True)
-    (root / "scikit_learn").mkdir()
-    (root / "stacks.yaml").write_text(
-        "stacks:\n  - name: scikit_learn\n    when: {fact: service, eq: custom_training}\n"
+    (root / "stacks" / "scikit_learn").mkdir(parents=True)
+    (root / "context.yaml").write_text("facts: {}\n")
+    (root / "stacks" / "scikit_learn" / "stack.yaml").write_text(
+        "when: {fact: service, eq: custom_training}\n"
     )
-    (root / "common" / "out.py.j2").write_text(text)
+    (root / "stacks" / "scikit_learn" / "out.py.j2").write_text(text)
     return root
 
 

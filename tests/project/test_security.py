@@ -112,8 +112,7 @@ REFUSAL_CASES = [(f, n) for f in FIELDS for n in HOSTILE if not accepted(f, HOST
 
 
 def existing_stacks() -> list[str]:
-    root = templates_dir()
-    return [stack.name for stack in load_stacks() if (root / stack.name).is_dir()]
+    return [stack.name for stack in load_stacks(templates_dir())]
 
 
 @cache

@@ -33,7 +33,7 @@ def cases() -> list[Any]:
             # one variant of each of its targets, alternating.
             if stack == "pytorch_xla" and (tuning == "none") != (index % 2 == 1):
                 continue
-            if (REPO / "templates" / stack).is_dir():
+            if (REPO / "templates" / "stacks" / stack).is_dir():
                 label = f"{stack}-{name}-{tuning}{'-spot' if spot else ''}"
                 found.append(pytest.param(answers, id=label))
     return found
@@ -102,13 +102,14 @@ def test_stack_job_matches_the_recommendation(answers: dict[str, Any], tmp_path:
     ],
 )
 def test_submit_instructions(extra: dict[str, Any], expected: list[str], absent: list[str]) -> None:
-    """The README section on submitting (templates/common/_vertex_submit.md.j2)."""
+    """The README section on submitting (templates/layers/custom_training/_vertex_submit.md.j2)."""
     from advisor.project.render import _environment, build_context
+    from advisor.project.stacks import select_stack_manifest
 
     answers = {"project_name": "demo-job", "gcp_project": "acme-ml", **extra}
     rec = recommendation_for(answers)
-    stack = select_stack(rec)
-    env = _environment([REPO / "templates" / stack, REPO / "templates" / "common"])
+    stack = select_stack_manifest(rec)
+    env = _environment([layer.folder for layer in reversed(stack.overlay)])
     text = env.get_template("_vertex_submit.md.j2").render(build_context(rec, stack))
     assert "## Submitting to Vertex AI" in text and "{{" not in text
     for snippet in expected:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from advisor.project.render import render_project
 from tests.helpers.gen import recommendation_for
@@ -89,19 +90,30 @@ CASES = [
 ]
 
 
+# The layers a stand-in trainer keeps: the trainer-specific ones (torch, ...) are dropped.
+SHARED_LAYERS = {"base", "vertex", "custom_training"}
+
+
 @pytest.fixture(scope="module")
 def fixture_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """templates/ with every trainer stack replaced by the stand-in trainer."""
     root = tmp_path_factory.mktemp("templates") / "templates"
     shutil.copytree(REPO / "templates", root, ignore=shutil.ignore_patterns("__pycache__"))
     for stack in TRAINER_STACKS:
-        shutil.rmtree(root / stack, ignore_errors=True)
-        (root / stack / "trainer").mkdir(parents=True)
-        (root / stack / "trainer" / "task.py").write_text(FIXTURE_TASK)
-        (root / stack / "trainer" / "hyperparameters.json.j2").write_text(FIXTURE_HPARAMS)
-        (root / stack / "data").mkdir()
-        (root / stack / "data" / "sample.csv").write_text("x1,x2,label\n0.1,0.2,0\n0.3,0.1,1\n")
-        (root / stack / "requirements.txt").write_text(
+        folder = root / "stacks" / stack
+        # the stack's manifest (selection, images, Docker recipe) over the shared layers only
+        manifest = yaml.safe_load((folder / "stack.yaml").read_text())
+        manifest["layers"] = [n for n in manifest["layers"] if n in SHARED_LAYERS]
+        for own in ("facts", "only_if", "variables"):
+            manifest.pop(own, None)
+        shutil.rmtree(folder)
+        (folder / "trainer").mkdir(parents=True)
+        (folder / "stack.yaml").write_text(yaml.safe_dump(manifest))
+        (folder / "trainer" / "task.py").write_text(FIXTURE_TASK)
+        (folder / "trainer" / "hyperparameters.json.j2").write_text(FIXTURE_HPARAMS)
+        (folder / "data").mkdir()
+        (folder / "data" / "sample.csv").write_text("x1,x2,label\n0.1,0.2,0\n0.3,0.1,1\n")
+        (folder / "requirements.txt").write_text(
             "numpy==2.4.6\npandas==3.1.1\ngcsfs==2026.10.1\ntensorflow-cpu==2.21.0\npytest==9.2.0\n"
         )
     return root

@@ -35,7 +35,7 @@ def test_wheel_carries_rules_and_templates(installed: Path, tmp_path: Path) -> N
     out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     rules, templates = out.stdout.split()
     assert "site-packages" in rules and Path(rules, "questions.yaml").is_file()
-    assert "site-packages" in templates and Path(templates, "stacks.yaml").is_file()
+    assert "site-packages" in templates and Path(templates, "context.yaml").is_file()
     assert not Path(rules).is_relative_to(REPO)
 
 

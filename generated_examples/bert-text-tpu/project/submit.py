@@ -52,27 +52,18 @@ TENSORBOARD = ""
 # https://cloud.google.com/vertex-ai/docs/training/pre-built-containers before relying on one.
 # TPUs have none current (tf-tpu.2-15 and pytorch-tpu.2-2 reached end of availability in
 # 2025, and v5e never had one): they train in the custom container built from the Dockerfile.
-TRAINING_IMAGES = {
+TRAINING_IMAGES: dict[tuple[str, str], str] = {
     ("tensorflow", "cpu"): "tf-cpu.2-17.py310",
     ("tensorflow", "gpu"): "tf-gpu.2-17.py310",
-    ("pytorch", "cpu"): "pytorch-xla.2-4.py310",  # the PyTorch 2.4 image listed as CPU only
-    ("pytorch", "gpu"): "pytorch-gpu.2-4.py310",
-    ("pytorch_lightning", "cpu"): "pytorch-xla.2-4.py310",
-    ("pytorch_lightning", "gpu"): "pytorch-gpu.2-4.py310",
-    ("scikit_learn", "cpu"): "sklearn-cpu.1-6",
-    ("xgboost", "cpu"): "xgboost-cpu.2-1",
-    ("xgboost", "gpu"): "xgboost-gpu.2-1",
 }
 # Prebuilt serving images for the model the trainer writes to AIP_MODEL_DIR (SavedModel,
 # model.joblib, model.bst); PyTorch serving needs a TorchServe archive, so none is set there.
-SERVING_IMAGES = {
+SERVING_IMAGES: dict[str, str] = {
     "tensorflow": "tf2-cpu.2-15",
-    "scikit_learn": "sklearn-cpu.1-6",
-    "xgboost": "xgboost-cpu.2-1",
 }
-# Models a custom container trains with the project's pins, which the prebuilt serving image
-# cannot read faithfully: xgboost-cpu.2-1 loads an xgboost 3.x model but drops its intercept.
-SERVING_NEEDS_PREBUILT_TRAINING = {"xgboost"}
+# Whether the prebuilt serving image reads only models trained in the prebuilt training image
+# (xgboost-cpu.2-1 loads an xgboost 3.x model from the custom container but drops its intercept).
+SERVING_NEEDS_PREBUILT_TRAINING = False
 # Packages the prebuilt images already have (or that only local work needs): not reinstalled.
 IMAGE_PROVIDES = {
     "black",
@@ -391,7 +382,7 @@ def make_plan(options: argparse.Namespace) -> Plan:
     env = {"PJRT_DEVICE": "TPU"} if DISTRIBUTION == "pytorch_xla" else {}
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     study = load_study() if TUNING else None
-    mismatched = container != "prebuilt" and FRAMEWORK in SERVING_NEEDS_PREBUILT_TRAINING
+    mismatched = container != "prebuilt" and SERVING_NEEDS_PREBUILT_TRAINING
     kind = "tuning_job" if TUNING else ("custom_job" if PARAMETER_SERVER_COUNT else "training_job")
     plan = Plan(
         kind=kind,

@@ -1,1 +1,0 @@
-"""The training package: python -m trainer.task."""

@@ -1,1 +1,0 @@
-"""Makes the project root importable for the tests (`import trainer`)."""

@@ -1,0 +1,26 @@
+"""The shared answer tables (tests/helpers/targets.py) lead the engine where they say, asserted
+once here so the tests that use them can rely on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.project.stacks import load_stacks, select_stack
+from tests.helpers.gen import recommendation_for
+from tests.helpers.targets import STACK_ANSWERS, TARGETS, answers_for
+
+
+def test_every_stack_has_an_answer_set() -> None:
+    assert set(STACK_ANSWERS) == {stack.name for stack in load_stacks()}
+
+
+@pytest.mark.parametrize("stack", sorted(STACK_ANSWERS))
+def test_stack_answers_select_their_stack(stack: str) -> None:
+    assert select_stack(recommendation_for(STACK_ANSWERS[stack])) == stack
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t[0] for t in TARGETS])
+def test_target_answers_reach_their_hardware_and_distribution(target: tuple) -> None:
+    _, framework, extra, hardware, distribution = target
+    rec = recommendation_for(answers_for(framework, extra, "none", False))
+    assert (rec.choice("hardware"), rec.choice("distribution")) == (hardware, distribution)
