@@ -15,7 +15,7 @@ import yaml
 
 from advisor.errors import BadAnswers
 from advisor.ruleset.questions import QuestionSet, validate_answers
-from advisor.ruleset.yamlio import load_yaml_file, load_yaml_text
+from advisor.ruleset.yamlio import YamlLimitError, load_yaml_file, load_yaml_text
 
 # The answers a generated project keeps (with the versions that made it), for `update`.
 ANSWERS_FILE = ".advisor-answers.yml"
@@ -50,6 +50,8 @@ def parse_set_flags(flags: Sequence[str]) -> dict[str, Any]:
             value = load_yaml_text(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text
+        except YamlLimitError as exc:
+            raise BadAnswers(f"--set {key.strip()}: refused: {exc}") from None
         if isinstance(value, (Mapping, list)):
             value = text
         values[key.strip()] = value

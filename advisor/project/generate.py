@@ -144,25 +144,26 @@ def format_python(rel: str, text: str) -> str:
 def _black(text: str) -> str:
     # Cached by content, in memory and on disk: `update`, `--pretend --diff` and re-generation
     # format the same text again, and black (about 0.1 s a file, plus its import) dominates them.
+    # The disk entry is sealed (advisor.usercache): its text is copied into generated files, so
+    # one nobody but this user wrote, that parses, is the only one used; anything else is a miss.
+    from advisor import usercache
+
     key = hashlib.sha256(f"{_black_identity()} 100 py311\0{text}".encode()).hexdigest()
-    cached = _black_cache_dir() / f"{key}.py"
-    try:
-        return cached.read_text(encoding="utf-8")
-    except OSError:
-        pass
+    folder = usercache.cache_dir("black")
+    cached = usercache.read_sealed(folder, f"{key}.py")
+    if cached is not None:
+        try:
+            formatted = cached.decode("utf-8")
+            ast.parse(formatted)
+            return formatted
+        except (UnicodeDecodeError, SyntaxError, ValueError):
+            pass  # a corrupt entry: format again and overwrite it
     import black
     from black.mode import TargetVersion
 
     mode = black.Mode(line_length=100, target_versions={TargetVersion.PY311})
     formatted = black.format_str(text, mode=mode)
-    if not os.environ.get("ADVISOR_NO_CACHE"):
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temp = cached.with_suffix(f".{os.getpid()}.tmp")
-            temp.write_text(formatted, encoding="utf-8")
-            os.replace(temp, cached)
-        except OSError:
-            pass  # the cache is an optimization only
+    usercache.write_sealed(folder, f"{key}.py", formatted.encode("utf-8"))
     return formatted
 
 
@@ -179,12 +180,6 @@ def _black_identity() -> str:
     except OSError:
         return f"black {origin}"
     return f"black {origin} {stat.st_size} {stat.st_mtime_ns}"
-
-
-def _black_cache_dir() -> Path:
-    from advisor.ruleset.yamlcache import cache_root
-
-    return cache_root() / "black"
 
 
 def find_leftovers(files: Mapping[str, str]) -> tuple[str, str, int] | None:

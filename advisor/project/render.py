@@ -22,7 +22,6 @@ from advisor.engine import Recommendation
 from advisor.errors import AdvisorError, BadRuleFile
 from advisor.paths import templates_dir
 from advisor.ruleset.conditions import compile_condition
-from advisor.ruleset.yamlcache import cache_root
 from advisor.ruleset.yamlio import load_yaml_file
 
 
@@ -128,19 +127,32 @@ def build_context(rec: Recommendation, stack: str) -> dict[str, Any]:
 
 
 def _bytecode_cache() -> Any:
-    """Compiled templates cached across runs (Jinja checks each template's mtime)."""
-    import os
+    """Compiled templates cached across runs (Jinja checks each template's mtime).
 
+    Compiled code is run, so entries live in the user's private cache folder and are sealed
+    (advisor.usercache): only an entry this user wrote is loaded; anything else is a miss.
+    """
     import jinja2
 
-    if os.environ.get("ADVISOR_NO_CACHE"):
+    from advisor import usercache
+
+    folder = usercache.cache_dir("jinja")
+    if folder is None:
         return None
-    folder = cache_root() / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+
+    class SealedBytecodeCache(jinja2.BytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            data = usercache.read_sealed(folder, f"{bucket.key}.cache")
+            if data is not None:
+                try:
+                    bucket.bytecode_from_string(data)
+                except Exception:  # noqa: BLE001 - our own entry, of another Python: a miss
+                    bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            usercache.write_sealed(folder, f"{bucket.key}.cache", bucket.bytecode_to_string())
+
+    return SealedBytecodeCache()
 
 
 def _environment(search_path: list[Path]) -> Any:
