@@ -133,22 +133,24 @@ def shown(value: object) -> str:
 
 
 @contextmanager
-def run_lock(path: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (made if missing) or refuse: another run holds it."""
+def run_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` for the block, or refuse: another run holds it.
+
+    The lock is on the folder itself (flock on its descriptor), so no lock file is left in a
+    project; the kernel drops it when the process ends, however it ends.
+    """
     try:
         import fcntl
     except ImportError:  # no advisory locks on this platform
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise AdvisorError(
-                f"{what}: another advisor run is changing it right now; try again when it ends"
-                f" (lock: {path})"
+                f"{folder}: another advisor run is changing this folder; try again when it ends"
             ) from None
         yield
     finally:

@@ -244,17 +244,26 @@ def base_snapshot_text(files: Mapping[str, str]) -> str:
 
 
 def read_base_snapshot(project_dir: Path) -> dict[str, str] | None:
-    """The files of the last generation, or None when the project has no snapshot."""
+    """The files of the last generation, or None when the project has no snapshot.
+
+    The snapshot travels with the project, so it is read as untrusted: bounded in size, and
+    every path in it must be a plain relative path (no absolute path, no `..`).
+    """
+    from advisor.fileio import check_relative, read_text_bounded
+
     path = project_dir / BASE_FILE
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_bounded(path, AdvisorError, limit=50_000_000))
         files = data["files"]
         if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
             raise ValueError("'files' must map paths to text")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AdvisorError(f"{path}: not a base snapshot written by advisor: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise AdvisorError(f"{path}: not a base snapshot written by advisor: {detail}") from None
+    for rel in files:
+        check_relative(rel, str(path))
     return files
 
 
@@ -313,12 +322,6 @@ def diff_against_disk(files: Mapping[str, str], output: Path) -> str:
 # ---- writing ----
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_file(path: Path, text: str) -> None:
     """Write one file (a seam for tests that interrupt a write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -326,56 +329,75 @@ def write_file(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _check_target(files: Mapping[str, str], output: Path) -> None:
-    """Refuse before anything is touched when a project path is blocked by a folder or file."""
-    for rel in files:
-        target = output / rel
-        if target.is_dir():
-            raise AdvisorError(f"{target}: is a folder; the project needs a file there")
-        for parent in target.parents:
-            if parent == output:
-                break
-            if parent.exists() and not parent.is_dir():
-                raise AdvisorError(f"{parent}: is a file; the project needs a folder there")
-
-
 def write_tree(files: Mapping[str, str], output: Path, *, force: bool = False) -> None:
-    """Write `files` under `output` through a temporary folder beside it.
+    """Write `files` under `output`, all or nothing.
 
-    A missing or empty target gets the whole folder renamed into place (atomic on one file
-    system). With `force`, a non-empty target keeps its other files and each project file
-    replaces its namesake with an atomic rename.
+    A missing target is written as a temporary folder beside it, renamed into place at the
+    end. An existing folder (empty, or not empty with `force`) is kept, with its mode and
+    owner, and changed through advisor.project.staging: every file staged, then switched over
+    in one step that a later run finishes if it is cut short.
     """
+    from advisor.fileio import current_umask, run_lock
+    from advisor.project import staging
+
     output = Path(os.path.abspath(output))
+    if output.is_symlink() and not output.exists():
+        raise AdvisorError(f"{output}: is a symbolic link to a missing folder")
     if output.exists() and not output.is_dir():
         raise AdvisorError(f"{output}: exists and is not a folder")
-    non_empty = output.is_dir() and any(output.iterdir())
-    if non_empty and not force:
-        raise AdvisorError(
-            f"{output}: the folder is not empty; choose another --output, or pass --force to"
-            " write the project into it (its files are replaced, other files are kept)"
-        )
-    if non_empty:
-        _check_target(files, output)
+    for parent in output.parents:
+        if parent.exists() and not parent.is_dir():
+            raise AdvisorError(f"{parent}: is a file; --output needs a folder there")
+    if output.is_dir():
+        with run_lock(output):
+            staging.recover(output)
+            if any(output.iterdir()) and not force:
+                raise AdvisorError(
+                    f"{output}: the folder is not empty; choose another --output, or pass"
+                    " --force to write the project into it (its files are replaced, other"
+                    " files are kept)"
+                )
+            staging.apply_changes(output, dict(files), write=write_file)
+        return
     output.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_temp(output)
     tmp = Path(
         tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".advisor-tmp", dir=output.parent)
     )
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the project should not be
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a project is not
         for rel, text in files.items():
             write_file(tmp / rel, text)
-        if non_empty:
-            for rel in files:
-                (output / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp / rel, output / rel)
-        else:
-            if output.is_dir():
-                output.rmdir()
-            os.replace(tmp, output)
+        try:
+            os.rename(tmp, output)  # not os.replace: never over a folder made meanwhile
+        except OSError:
+            if output.exists():
+                raise AdvisorError(
+                    f"{output}: made by another run meanwhile; nothing was written"
+                ) from None
+            raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sweep_stale_temp(output: Path) -> None:
+    """Remove temporary folders of this target that a killed run left (over an hour old)."""
+    import time
+
+    for stale in output.parent.glob(f".{glob_escape(output.name)}.*.advisor-tmp"):
+        try:
+            old = time.time() - stale.stat().st_mtime > 3600
+            if old and stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
 
 
 def generate_project(
