@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from advisor.errors import BadAnswers
+from advisor.fileio import shown
 from advisor.ruleset.questions import QuestionSet, validate_answers
 from advisor.ruleset.yamlio import YamlLimitError, load_yaml_file, load_yaml_text
 
@@ -45,7 +46,11 @@ def parse_set_flags(flags: Sequence[str]) -> dict[str, Any]:
     for flag in flags:
         key, sep, text = flag.partition("=")
         if not sep or not key.strip():
-            raise BadAnswers(f"--set {flag}: expected ID=VALUE")
+            raise BadAnswers(f"--set {shown(flag)}: expected ID=VALUE")
+        try:
+            flag.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal could not decode arrive as surrogates
+            raise BadAnswers(f"--set {shown(flag)}: not valid UTF-8 text") from None
         try:
             value = load_yaml_text(text) if text.strip() else ""
         except yaml.YAMLError:

@@ -10,6 +10,7 @@ below this package imports it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -450,6 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # SIGTERM unwinds like Ctrl-C, so `finally` blocks remove temporary folders (advisor new).
     signal.signal(signal.SIGTERM, _terminate)
+    _safe_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -464,4 +466,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nadvisor: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except OSError as exc:  # a read-only folder, a full disk, a name too long: not a crash
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"advisor: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _safe_streams() -> None:
+    """Output a terminal cannot encode (LC_ALL=C, PYTHONIOENCODING=ascii) is escaped, not fatal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")

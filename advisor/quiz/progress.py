@@ -87,7 +87,7 @@ class Progress:
             )
         try:
             return cls._parse(path, text)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             message, moved = _set_aside(path, str(exc))
             return cls(path, notice=message, writable=moved)
 

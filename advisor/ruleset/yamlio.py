@@ -38,8 +38,8 @@ def load_yaml_text(text: str) -> Any:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         raise
-    except ValueError as exc:  # PyYAML's int() on a number longer than Python allows
-        raise YamlLimitError(f"a number too large ({str(exc).split('(')[0].strip()})") from None
+    except ValueError:  # PyYAML's int() on a number longer than Python allows
+        raise YamlLimitError("a number too large (over Python's 4300 digits)") from None
     except RecursionError:
         raise YamlLimitError("nested too deeply") from None
     check_size(data)
