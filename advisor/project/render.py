@@ -11,6 +11,7 @@ whitespace) is not written either, which is how a template makes itself conditio
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,13 +57,11 @@ def select_stack(rec: Recommendation, root: Path | None = None) -> str:
 def py_literal(value: Any) -> str:
     """A Python literal (strings, numbers, booleans, None, lists and dicts of them).
 
-    Written as black writes it (double quotes where that needs no escape), so black has less
-    to do and the template's lines are the generated lines.
+    Written as black writes it, so black has less to do and the template's lines are the
+    generated lines: double quotes unless they would need more escapes than single quotes.
     """
     if isinstance(value, str):
-        text = repr(value)
-        # a single-quoted repr holds no quote characters unless it holds both kinds
-        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+        return _py_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(item) for item in value) + "]"
     if isinstance(value, tuple):
@@ -72,6 +71,23 @@ def py_literal(value: Any) -> str:
         pairs = (f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items())
         return "{" + ", ".join(pairs) + "}"
     return repr(value)
+
+
+def _py_string(value: str) -> str:
+    """repr(value), re-quoted the way black's string normalisation quotes it."""
+    text = repr(value)
+    if text[0] == '"':  # repr chose double quotes itself (the value holds ' and no ")
+        return text
+    body = text[1:-1]
+    # Each escape in the single-quoted body, with every bare ": swap which quote is escaped.
+    swapped = re.sub(
+        r'\\(.)|"',
+        lambda m: "'" if m.group(1) == "'" else (m.group(0) if m.group(1) else '\\"'),
+        body,
+        flags=re.DOTALL,
+    )
+    # black keeps the single quotes only when double ones would need more escapes
+    return text if value.count('"') > value.count("'") else f'"{swapped}"'
 
 
 def json_literal(value: Any) -> str:
