@@ -92,13 +92,13 @@ def check_relative(rel: str, origin: str) -> PurePosixPath:
     bad = (
         not rel
         or "\\" in rel
-        or "\0" in rel
+        or not rel.isprintable()
         or pure.is_absolute()
         or any(part in ("", ".", "..") for part in rel.split("/"))
     )
     if bad:
         raise AdvisorError(
-            f"{origin}: path {shown(rel)}: not allowed; expected a relative path inside the"
+            f"{origin}: path {quoted(rel)}: not allowed; expected a relative path inside the"
             " project (no absolute path, no '..')"
         )
     return pure
@@ -130,6 +130,13 @@ def shown(value: object) -> str:
         return short.repr(value)
     except ValueError:  # an integer too long to print
         return "a number too large to show"
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """`'text'` for a message, with characters that are not printable (ANSI escapes, bidi
+    marks) written as escapes, so a name from an untrusted file cannot drive the terminal."""
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
+    return f"'{safe[:limit]}...'" if len(safe) > limit else f"'{safe}'"
 
 
 @contextmanager

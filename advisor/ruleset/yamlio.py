@@ -7,7 +7,9 @@ Limits, checked before any value is used (so a hostile file costs little time or
   counted as the copies they stand for, would make more than `MAX_NODES` values is refused
   (a "billion laughs" bomb), and so is one that refers to itself;
 - an integer longer than Python's digit limit, or nesting deeper than the parser allows,
-  is refused with a message rather than a traceback.
+  is refused with a message rather than a traceback;
+- a mapping that gives the same key twice is refused (YAML says keys are unique; PyYAML
+  would keep the last one silently).
 """
 
 from __future__ import annotations
@@ -19,10 +21,24 @@ import yaml
 
 from advisor.fileio import read_text_bounded
 
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # SafeLoader: no libyaml
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a mapping that gives one key twice (the last would win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[tuple[str, str]] = set()
+        for key_node, _value in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
 
 # The largest shipped file (the quiz bank's) has a few thousand values; an answers file, tens.
 MAX_NODES = 200_000
