@@ -140,8 +140,9 @@ def quoted(text: str, limit: int = 80) -> str:
 
 
 @contextmanager
-def run_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `folder` for the block, or refuse: another run holds it.
+def run_lock(folder: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` for the block; refuse (or `wait`) when another run
+    holds it.
 
     The lock is on the folder itself (flock on its descriptor), so no lock file is left in a
     project; the kernel drops it when the process ends, however it ends.
@@ -154,7 +155,7 @@ def run_lock(folder: Path) -> Iterator[None]:
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise AdvisorError(
                 f"{folder}: another advisor run is changing this folder; try again when it ends"

@@ -329,6 +329,19 @@ def write_file(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def check_output(output: Path) -> Path:
+    """`output` as an absolute path, or AdvisorError when no project can be written there."""
+    output = Path(os.path.abspath(output))
+    if output.is_symlink() and not output.exists():
+        raise AdvisorError(f"{output}: is a symbolic link to a missing folder")
+    if output.exists() and not output.is_dir():
+        raise AdvisorError(f"{output}: exists and is not a folder")
+    for parent in output.parents:
+        if parent.exists() and not parent.is_dir():
+            raise AdvisorError(f"{parent}: is a file; --output needs a folder there")
+    return output
+
+
 def write_tree(files: Mapping[str, str], output: Path, *, force: bool = False) -> None:
     """Write `files` under `output`, all or nothing.
 
@@ -340,14 +353,7 @@ def write_tree(files: Mapping[str, str], output: Path, *, force: bool = False) -
     from advisor.fileio import current_umask, run_lock
     from advisor.project import staging
 
-    output = Path(os.path.abspath(output))
-    if output.is_symlink() and not output.exists():
-        raise AdvisorError(f"{output}: is a symbolic link to a missing folder")
-    if output.exists() and not output.is_dir():
-        raise AdvisorError(f"{output}: exists and is not a folder")
-    for parent in output.parents:
-        if parent.exists() and not parent.is_dir():
-            raise AdvisorError(f"{parent}: is a file; --output needs a folder there")
+    output = check_output(output)
     if output.is_dir():
         with run_lock(output):
             staging.recover(output)
@@ -412,6 +418,7 @@ def generate_project(
     """Generate the project for `answers` into `output` (or only describe it with `pretend`)."""
     project = build_project(answers, origin)
     if pretend:
+        check_output(Path(output))  # --pretend predicts the real run, refusals included
         text = diff_against_disk(project.files, Path(output)) if diff else None
         return GenerateResult(project, Path(output), written=False, diff=text)
     write_tree(project.files, Path(output), force=force)

@@ -21,7 +21,8 @@ A file's line endings are the user's: a CRLF file is merged as lines and written
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,9 +164,60 @@ def plan_update(project_dir: Path, overrides: Sequence[str] = ()) -> UpdateResul
         changes.append(change)
         if write:
             writes[rel] = text.replace("\n", "\r\n") if crlf and text else text
-    writes[ANSWERS_FILE] = new.files[ANSWERS_FILE]
+    record = new.files[ANSWERS_FILE]
+    current = _read_text(project_dir / ANSWERS_FILE) or ""
+    writes[ANSWERS_FILE] = keep_comments(current, record, new.answers)
     writes[BASE_FILE] = new.files[BASE_FILE]
     return UpdateResult(project_dir, new, changes, writes, base_source=base_source)
+
+
+_KEY_LINE = re.compile(r"^(  [a-z][a-z0-9_]*):(.*?)(\s+#.*)?$")
+
+
+def keep_comments(current: str, record: str, answers: Mapping[str, Any]) -> str:
+    """The new `.advisor-answers.yml` with the comments the user wrote in the current one.
+
+    A comment line above an answer stays above it, a comment after an answer's value stays
+    after it, and comment lines at the end stay at the end. The result must read back as
+    exactly the new answers; if it would not, the record is written without the comments.
+    """
+    import yaml
+
+    header = {line for line in record.splitlines() if line.startswith("#")}
+    above: dict[str, list[str]] = {}
+    after: dict[str, str] = {}
+    pending: list[str] = []
+    for line in current.replace("\r\n", "\n").splitlines():
+        if line.lstrip().startswith("#"):
+            if line not in header:
+                pending.append(line)
+            continue
+        match = _KEY_LINE.match(line)
+        if match:
+            if pending:
+                above[match.group(1)] = pending
+            if match.group(3):
+                after[match.group(1)] = match.group(3)
+        pending = [] if line.strip() else pending
+    if not (above or after or pending):
+        return record
+    lines = record.splitlines()
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        match = _KEY_LINE.match(line)
+        key = match.group(1) if match else None
+        out.extend(above.get(key or "", []))
+        follows = lines[index + 1] if index + 1 < len(lines) else ""
+        continued = follows.startswith("    ") and not follows.lstrip().startswith("- ")
+        out.append(line + after[key] if key in after and not continued else line)
+    out.extend(pending)
+    text = "\n".join(out) + "\n"
+    try:
+        if yaml.safe_load(text)["answers"] == dict(answers):
+            return text
+    except (yaml.YAMLError, TypeError, KeyError):
+        pass
+    return record
 
 
 def apply_update(result: UpdateResult) -> None:
