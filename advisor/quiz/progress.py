@@ -164,6 +164,7 @@ class Progress:
                     json.dump(self.to_json(), handle, indent=1)
                     handle.write("\n")
                 os.replace(tmp, target)
+                self.base_session = self.session
         except OSError as exc:
             self.writable = False
             self.notice = f"progress cannot be saved to {self.path} ({exc})"
@@ -178,7 +179,6 @@ class Progress:
         mine = {key: self.cards[key] for key in self.changed if key in self.cards}
         self.cards = {**disk.cards, **mine}
         self.session = disk.session + (self.session - self.base_session)  # both runs count
-        self.base_session = self.session
 
 
 def _set_aside(path: Path, reason: str) -> tuple[str, bool]:
