@@ -156,6 +156,11 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
 
     text = rules_reference(default_ruleset())
     target = args.path or rules_dir().parent / "docs" / "rules.md"
+    if (args.write or args.check) and not args.path and not target.parent.is_dir():
+        # an installed wheel ships no docs/: checking against nothing would always fail
+        raise AdvisorError(
+            f"{target.parent}: no docs folder; --write and --check work in a checkout"
+        )
     if args.write:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -217,6 +222,8 @@ def cmd_examples(args: argparse.Namespace) -> int:
 
     root = examples.repo_root()
     source, output = root / "examples", root / "generated_examples"
+    if not source.is_dir():  # an installed wheel ships no examples: "0 up to date" is no check
+        raise AdvisorError(f"{source}: no examples folder; --check and --write work in a checkout")
     if args.write:
         for name in examples.write(source, output):
             print(f"wrote generated_examples/{name}")
