@@ -103,18 +103,22 @@ def test_f2_a_planted_jinja_bytecode_entry_is_never_run(
     monkeypatch.delenv("ADVISOR_NO_CACHE", raising=False)
     cache = _bytecode_cache()
     env = jinja2.Environment()
-    source = "{{ 1 }}"
-    checksum = cache.get_source_checksum(source)
+    checksum = cache.get_source_checksum("{{ 1 }}")
+    mine = Bucket(env, "k" * 40, checksum)
+    mine.code = compile("1", "<template>", "exec")
+    cache.dump_bytecode(mine)  # an entry the user wrote is used ...
+    loaded = Bucket(env, "k" * 40, checksum)
+    cache.load_bytecode(loaded)
+    assert loaded.code is not None
     planted = Bucket(env, "k" * 40, checksum)
     planted.code = compile("open('pwned', 'w')", "<planted>", "exec")
-    # The attacker writes the entry in Jinja's own format, with the right checksum.
-    (tmp_path / "advisor" / "jinja" / f"{'k' * 40}.cache").write_bytes(planted.bytecode_to_string())
+    entries = list((tmp_path / "advisor" / "jinja").iterdir())
+    assert entries
+    for entry in entries:  # ... one replaced in Jinja's own format, right checksum, is not
+        entry.write_bytes(planted.bytecode_to_string())
     victim = Bucket(env, "k" * 40, checksum)
     cache.load_bytecode(victim)
     assert victim.code is None
-    cache.dump_bytecode(planted)  # and an entry the user wrote is used
-    cache.load_bytecode(victim)
-    assert victim.code is not None
 
 
 def test_f3_a_poisoned_black_entry_does_not_reach_the_project(
