@@ -43,6 +43,7 @@ demo: $(VENV)/.installed
 
 test: install-test xla-venv shells
 	$(BIN)/python -m pytest
+	@echo "reliability suite (docs/reliability.md): $$($(BIN)/python -m pytest -q --co -p no:cacheprovider tests/reliability | tail -1)"
 
 test-fast: install-test
 	$(BIN)/python -m pytest -m "not slow"

@@ -266,6 +266,20 @@ def test_f19_a_linked_file_is_written_through(project: Path, env: dict[str, str]
     assert "3" in (project / "docs" / "README.md").read_text()
 
 
+def test_f19_a_linked_quiz_progress_file_stays_a_link(tmp_path: Path) -> None:
+    from advisor.quiz.progress import Progress
+
+    (tmp_path / "dotfiles").mkdir()
+    target = tmp_path / "dotfiles" / "quiz_progress.json"
+    link = tmp_path / "quiz_progress.json"
+    link.symlink_to(target)
+    progress = Progress.load(link)
+    progress.start_session()
+    progress.record("scenario-a", True)
+    assert progress.save() is None
+    assert link.is_symlink() and "scenario-a" in target.read_text()
+
+
 def test_f22_output_the_terminal_cannot_encode_does_not_fail_the_run(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
