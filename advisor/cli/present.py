@@ -34,7 +34,7 @@ def print_json(data: Any) -> None:
 def _console() -> Any:
     from rich.console import Console
 
-    class PipeConsole(Console):  # type: ignore[misc]
+    class PipeConsole(Console):
         def on_broken_pipe(self) -> None:
             # rich exits 1 here; a closed pipe (`| head`) is not a failure: the CLI returns 0
             self.quiet = True

@@ -88,7 +88,7 @@ def _read_text(path: Path) -> str | None:
 
 
 def _is_crlf(text: str | None) -> bool:
-    return bool(text) and "\r\n" in text and text.count("\n") == text.count("\r\n")
+    return text is not None and "\r\n" in text and text.count("\n") == text.count("\r\n")
 
 
 def _merge_file(

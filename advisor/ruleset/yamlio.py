@@ -24,7 +24,7 @@ from advisor.fileio import read_text_bounded
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # SafeLoader: no libyaml
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
+class _Loader(_Base):  # type: ignore[misc]
     """The safe loader, refusing a mapping that gives one key twice (the last would win)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
