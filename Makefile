@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 # PyTorch/XLA needs torch 2.9.0, which clashes with the main venv's torch: it gets a venv of its own.
 XLA_VENV := .venv-xla
 
-.PHONY: help install install-test demo test test-fast lint format typecheck bench clean xla-venv shells
+.PHONY: help install install-test demo test test-fast test-fuzz lint format typecheck bench clean xla-venv shells
 
 help:
 	@echo "make demo    install, then run the main job on the bundled example answers"
 	@echo "make test    install what the tests need, then run them all"
 	@echo "make test-fast  skip the slow tests (generated projects that train)"
+	@echo "make test-fuzz  the property tests with new random examples"
 	@echo "make lint / format / typecheck / bench"
 
 $(BIN)/python:
@@ -42,9 +43,16 @@ demo: $(VENV)/.installed
 
 test: install-test xla-venv shells
 	$(BIN)/python -m pytest
+	@echo "reliability suite (docs/reliability.md): $$($(BIN)/python -m pytest -q --co -p no:cacheprovider tests/reliability | tail -1)"
 
 test-fast: install-test
 	$(BIN)/python -m pytest -m "not slow"
+
+# The property tests with fresh random examples (CI runs a fixed, derandomized set).
+test-fuzz: install-test
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m "not slow" -p no:cacheprovider \
+	  tests/project/test_render_filters.py tests/project/test_update_merge.py tests/ruleset \
+	  tests/reliability
 
 lint: install-test
 	$(BIN)/lint-imports

@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 
 from advisor.errors import BadAnswers
+from advisor.fileio import shown
 from advisor.ruleset.questions import QuestionSet, validate_answers
-from advisor.ruleset.yamlio import load_yaml_file, load_yaml_text
+from advisor.ruleset.yamlio import YamlLimitError, load_yaml_file, load_yaml_text
 
 # The answers a generated project keeps (with the versions that made it), for `update`.
 ANSWERS_FILE = ".advisor-answers.yml"
@@ -39,17 +40,31 @@ def read_answers_file(path: Path) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
-def parse_set_flags(flags: Sequence[str]) -> dict[str, Any]:
-    """`--set id=value` pairs; values are read as YAML scalars (`true`, `4`, `0.5` get types)."""
+def parse_set_flags(flags: Sequence[str], questions: QuestionSet | None = None) -> dict[str, Any]:
+    """`--set id=value` pairs.
+
+    With `questions`, the value of a known id is the text as typed (its question converts it:
+    `4`, `0.5`, `true`), so `no` stays a name, `1:30` is not read as 90 and `a # b` keeps its
+    `#`. Without, values are read as YAML scalars (`true`, `4`, `0.5` get types).
+    """
     values: dict[str, Any] = {}
     for flag in flags:
         key, sep, text = flag.partition("=")
         if not sep or not key.strip():
-            raise BadAnswers(f"--set {flag}: expected ID=VALUE")
+            raise BadAnswers(f"--set {shown(flag)}: expected ID=VALUE")
+        try:
+            flag.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal could not decode arrive as surrogates
+            raise BadAnswers(f"--set {shown(flag)}: not valid UTF-8 text") from None
+        if questions is not None and key.strip() in questions.by_id:
+            values[key.strip()] = text.strip()
+            continue
         try:
             value = load_yaml_text(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text
+        except YamlLimitError as exc:
+            raise BadAnswers(f"--set {key.strip()}: refused: {exc}") from None
         if isinstance(value, (Mapping, list)):
             value = text
         values[key.strip()] = value
@@ -82,9 +97,9 @@ def given_answers(
     if path is not None:
         raw = read_answers_file(path) if stored is None else raw
         validate_answers(raw, questions, origin)
-    flags = parse_set_flags(overrides)
-    validate_answers(flags, questions, "--set")
-    return {**raw, **flags}
+    flags = parse_set_flags(overrides, questions)
+    checked = validate_answers(flags, questions, "--set")
+    return {**raw, **{key: checked[key] for key in flags}}
 
 
 def load_answers(

@@ -8,11 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from advisor.engine import default_ruleset
 from advisor.ruleset.rules import RuleSet
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property tests: the same examples on every run (`ci`, the default), so a failure is a change
+# in the code, never a lucky draw; `fuzz` (make test-fuzz) draws new random examples each run.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

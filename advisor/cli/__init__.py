@@ -10,6 +10,7 @@ below this package imports it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -159,6 +160,11 @@ def cmd_rules_doc(args: argparse.Namespace) -> int:
 
     text = rules_reference(default_ruleset())
     target = args.path or rules_dir().parent / "docs" / "rules.md"
+    if (args.write or args.check) and not args.path and not target.parent.is_dir():
+        # an installed wheel ships no docs/: checking against nothing would always fail
+        raise AdvisorError(
+            f"{target.parent}: no docs folder; --write and --check work in a checkout"
+        )
     if args.write:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -220,6 +226,8 @@ def cmd_examples(args: argparse.Namespace) -> int:
 
     root = examples.repo_root()
     source, output = root / "examples", root / "generated_examples"
+    if not source.is_dir():  # an installed wheel ships no examples: "0 up to date" is no check
+        raise AdvisorError(f"{source}: no examples folder; --check and --write work in a checkout")
     if args.write:
         for name in examples.write(source, output):
             print(f"wrote generated_examples/{name}")
@@ -454,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # SIGTERM unwinds like Ctrl-C, so `finally` blocks remove temporary folders (advisor new).
     signal.signal(signal.SIGTERM, _terminate)
+    _safe_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -468,4 +477,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nadvisor: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except OSError as exc:  # a read-only folder, a full disk, a name too long: not a crash
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"advisor: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _safe_streams() -> None:
+    """Output a terminal cannot encode (LC_ALL=C, PYTHONIOENCODING=ascii) is escaped, not fatal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")

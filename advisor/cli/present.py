@@ -20,13 +20,27 @@ if TYPE_CHECKING:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    from advisor.errors import AdvisorError
+
+    try:  # standard JSON only: no Infinity or NaN, which strict parsers refuse
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise AdvisorError(
+            "a figure of the result is not a finite number: an answer is too large"
+        ) from None
+    sys.stdout.write(text + "\n")
 
 
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; a closed pipe (`| head`) is not a failure: the CLI returns 0
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole(highlight=False, soft_wrap=False)
 
 
 class Styles:

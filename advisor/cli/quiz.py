@@ -36,8 +36,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; expected a number > 0")
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; expected a finite number > 0")
     return value
 
 

@@ -97,16 +97,45 @@ def _format_default(value: Any) -> str:
     return str(value)
 
 
+def _fresh_name(path: Path) -> Path:
+    """`path`, or `stem-1.suffix`, `stem-2.suffix`... the first name not taken."""
+    candidate, number = path, 0
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 def _save_answers(ui: TerminalUI, given: Mapping[str, Any], default_name: str) -> None:
+    """Ask where, then write the answers atomically; an existing file is replaced only when
+    the user says so, and a name that cannot be written is reported and asked again."""
     import yaml
 
-    path = Path(ui.text("Save them to", default_name))
-    path.write_text(
-        yaml.safe_dump(dict(given), sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
-    ui._print(
-        f"Saved {len(given)} answers to {path}; continue with `advisor wizard --answers {path}`"
-    )
+    from advisor.fileio import atomic_write
+
+    text = yaml.safe_dump(dict(given), sort_keys=False, allow_unicode=True)
+    default = _fresh_name(Path(default_name))
+    while True:
+        path = Path(ui.text("Save them to", str(default)))
+        replace = False
+        if path.is_dir():
+            ui._print(f"{path} is a folder; give a file name")
+            continue
+        if path.exists() or path.is_symlink():
+            replace = ui.confirm(f"{path} exists. Replace it?", False)
+            if not replace:
+                default = _fresh_name(path)
+                continue
+        try:
+            atomic_write(path, text, exclusive=not replace)
+        except OSError as exc:
+            ui._print(f"{path}: cannot be written ({exc.strerror or exc}); choose another name")
+            continue
+        ui._print(
+            f"Saved {len(given)} answers to {path}; continue with"
+            f" `advisor wizard --answers {path}`"
+        )
+        return
 
 
 def interview_answers(ruleset: Any) -> dict[str, Any]:
@@ -117,7 +146,7 @@ def interview_answers(ruleset: Any) -> dict[str, Any]:
     interview = Interview(ruleset)
     try:
         answers = interview.run(ui, {})
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):  # Ctrl-D stops like Ctrl-C: the answers are offered
         raise SystemExit(_interrupted(ui, interview)) from None
     if interview.given and ui.confirm("Save the answers to a file?", False):
         _save_answers(ui, interview.given, "answers.yml")
@@ -144,6 +173,8 @@ def run_wizard(
         raise AdvisorError(
             "the wizard needs a terminal; without one, use `advisor new --answers FILE`"
         )
+    if output is not None and (output.exists() or output.is_symlink()) and not output.is_dir():
+        raise AdvisorError(f"{output}: exists and is not a folder; choose another --output")
     ui = ui or TerminalUI(questions, **dict(prompt_kwargs or {}))
     interview = Interview(ruleset)
     try:
@@ -157,8 +188,15 @@ def run_wizard(
                 _save_answers(ui, interview.given, "answers.yml")
             return 0
         return _generate(ui, answers, output)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):  # Ctrl-D stops like Ctrl-C: the answers are offered
         return _interrupted(ui, interview)
+    except (AdvisorError, OSError) as exc:  # generating failed: the interview is not lost
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"advisor: error: {where}{detail}", file=sys.stderr)
+        if interview.given and ui.confirm("Save the answers to a file?", True):
+            _save_answers(ui, interview.given, "answers.yml")
+        return exc.exit_code if isinstance(exc, AdvisorError) else 2
 
 
 def _generate(ui: TerminalUI, answers: dict[str, Any], output: Path | None) -> int:

@@ -144,25 +144,26 @@ def format_python(rel: str, text: str) -> str:
 def _black(text: str) -> str:
     # Cached by content, in memory and on disk: `update`, `--pretend --diff` and re-generation
     # format the same text again, and black (about 0.1 s a file, plus its import) dominates them.
+    # The disk entry is sealed (advisor.usercache): its text is copied into generated files, so
+    # one nobody but this user wrote, that parses, is the only one used; anything else is a miss.
+    from advisor import usercache
+
     key = hashlib.sha256(f"{_black_identity()} 100 py311\0{text}".encode()).hexdigest()
-    cached = _black_cache_dir() / f"{key}.py"
-    try:
-        return cached.read_text(encoding="utf-8")
-    except OSError:
-        pass
+    folder = usercache.cache_dir("black")
+    cached = usercache.read_sealed(folder, f"{key}.py")
+    if cached is not None:
+        try:
+            formatted = cached.decode("utf-8")
+            ast.parse(formatted)
+            return formatted
+        except (UnicodeDecodeError, SyntaxError, ValueError):
+            pass  # a corrupt entry: format again and overwrite it
     import black
     from black.mode import TargetVersion
 
     mode = black.Mode(line_length=100, target_versions={TargetVersion.PY311})
     formatted = black.format_str(text, mode=mode)
-    if not os.environ.get("ADVISOR_NO_CACHE"):
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temp = cached.with_suffix(f".{os.getpid()}.tmp")
-            temp.write_text(formatted, encoding="utf-8")
-            os.replace(temp, cached)
-        except OSError:
-            pass  # the cache is an optimization only
+    usercache.write_sealed(folder, f"{key}.py", formatted.encode("utf-8"))
     return formatted
 
 
@@ -179,12 +180,6 @@ def _black_identity() -> str:
     except OSError:
         return f"black {origin}"
     return f"black {origin} {stat.st_size} {stat.st_mtime_ns}"
-
-
-def _black_cache_dir() -> Path:
-    from advisor.ruleset.yamlcache import cache_root
-
-    return cache_root() / "black"
 
 
 def find_leftovers(files: Mapping[str, str]) -> tuple[str, str, int] | None:
@@ -249,17 +244,26 @@ def base_snapshot_text(files: Mapping[str, str]) -> str:
 
 
 def read_base_snapshot(project_dir: Path) -> dict[str, str] | None:
-    """The files of the last generation, or None when the project has no snapshot."""
+    """The files of the last generation, or None when the project has no snapshot.
+
+    The snapshot travels with the project, so it is read as untrusted: bounded in size, and
+    every path in it must be a plain relative path (no absolute path, no `..`).
+    """
+    from advisor.fileio import check_relative, read_text_bounded
+
     path = project_dir / BASE_FILE
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_bounded(path, AdvisorError, limit=50_000_000))
         files = data["files"]
         if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
             raise ValueError("'files' must map paths to text")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AdvisorError(f"{path}: not a base snapshot written by advisor: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise AdvisorError(f"{path}: not a base snapshot written by advisor: {detail}") from None
+    for rel in files:
+        check_relative(rel, str(path))
     return files
 
 
@@ -318,12 +322,6 @@ def diff_against_disk(files: Mapping[str, str], output: Path) -> str:
 # ---- writing ----
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_file(path: Path, text: str) -> None:
     """Write one file (a seam for tests that interrupt a write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -331,56 +329,81 @@ def write_file(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _check_target(files: Mapping[str, str], output: Path) -> None:
-    """Refuse before anything is touched when a project path is blocked by a folder or file."""
-    for rel in files:
-        target = output / rel
-        if target.is_dir():
-            raise AdvisorError(f"{target}: is a folder; the project needs a file there")
-        for parent in target.parents:
-            if parent == output:
-                break
-            if parent.exists() and not parent.is_dir():
-                raise AdvisorError(f"{parent}: is a file; the project needs a folder there")
+def check_output(output: Path) -> Path:
+    """`output` as an absolute path, or AdvisorError when no project can be written there."""
+    output = Path(os.path.abspath(output))
+    if output.is_symlink() and not output.exists():
+        raise AdvisorError(f"{output}: is a symbolic link to a missing folder")
+    if output.exists() and not output.is_dir():
+        raise AdvisorError(f"{output}: exists and is not a folder")
+    for parent in output.parents:
+        if parent.exists() and not parent.is_dir():
+            raise AdvisorError(f"{parent}: is a file; --output needs a folder there")
+    return output
 
 
 def write_tree(files: Mapping[str, str], output: Path, *, force: bool = False) -> None:
-    """Write `files` under `output` through a temporary folder beside it.
+    """Write `files` under `output`, all or nothing.
 
-    A missing or empty target gets the whole folder renamed into place (atomic on one file
-    system). With `force`, a non-empty target keeps its other files and each project file
-    replaces its namesake with an atomic rename.
+    A missing target is written as a temporary folder beside it, renamed into place at the
+    end. An existing folder (empty, or not empty with `force`) is kept, with its mode and
+    owner, and changed through advisor.project.staging: every file staged, then switched over
+    in one step that a later run finishes if it is cut short.
     """
-    output = Path(os.path.abspath(output))
-    if output.exists() and not output.is_dir():
-        raise AdvisorError(f"{output}: exists and is not a folder")
-    non_empty = output.is_dir() and any(output.iterdir())
-    if non_empty and not force:
-        raise AdvisorError(
-            f"{output}: the folder is not empty; choose another --output, or pass --force to"
-            " write the project into it (its files are replaced, other files are kept)"
-        )
-    if non_empty:
-        _check_target(files, output)
+    from advisor.fileio import current_umask, run_lock
+    from advisor.project import staging
+
+    output = check_output(output)
+    if output.is_dir():
+        with run_lock(output):
+            staging.recover(output)
+            if any(output.iterdir()) and not force:
+                raise AdvisorError(
+                    f"{output}: the folder is not empty; choose another --output, or pass"
+                    " --force to write the project into it (its files are replaced, other"
+                    " files are kept)"
+                )
+            staging.apply_changes(output, dict(files), write=write_file)
+        return
     output.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_temp(output)
     tmp = Path(
         tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".advisor-tmp", dir=output.parent)
     )
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the project should not be
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a project is not
         for rel, text in files.items():
             write_file(tmp / rel, text)
-        if non_empty:
-            for rel in files:
-                (output / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp / rel, output / rel)
-        else:
-            if output.is_dir():
-                output.rmdir()
-            os.replace(tmp, output)
+        try:
+            os.rename(tmp, output)  # not os.replace: never over a folder made meanwhile
+        except OSError:
+            if output.exists():
+                raise AdvisorError(
+                    f"{output}: made by another run meanwhile; nothing was written"
+                ) from None
+            raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sweep_stale_temp(output: Path) -> None:
+    """Remove temporary folders of this target that a killed run left (over an hour old)."""
+    import time
+
+    for stale in output.parent.glob(f".{glob_escape(output.name)}.*.advisor-tmp"):
+        try:
+            old = time.time() - stale.stat().st_mtime > 3600
+            if old and stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
 
 
 def generate_project(
@@ -395,6 +418,7 @@ def generate_project(
     """Generate the project for `answers` into `output` (or only describe it with `pretend`)."""
     project = build_project(answers, origin)
     if pretend:
+        check_output(Path(output))  # --pretend predicts the real run, refusals included
         text = diff_against_disk(project.files, Path(output)) if diff else None
         return GenerateResult(project, Path(output), written=False, diff=text)
     write_tree(project.files, Path(output), force=force)

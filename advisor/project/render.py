@@ -11,6 +11,7 @@ whitespace) is not written either, which is how a template makes itself conditio
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from advisor.project.stacks import (
     select_stack_manifest,
     stack_facts,
 )
-from advisor.ruleset.yamlcache import cache_root
 
 # the stack lookups callers have always reached through this module
 __all__ = ["load_stacks", "render_project", "select_stack", "build_context", "FILTERS"]
@@ -42,18 +42,11 @@ __all__ = ["load_stacks", "render_project", "select_stack", "build_context", "FI
 def py_literal(value: Any) -> str:
     """A Python literal (strings, numbers, booleans, None, lists and dicts of them).
 
-    Written as black writes it (double quotes where that needs no escape), so black has less
-    to do and the template's lines are the generated lines.
+    Written as black writes it, so black has less to do and the template's lines are the
+    generated lines: double quotes unless they would need more escapes than single quotes.
     """
     if isinstance(value, str):
-        text = repr(value)
-        # a single-quoted repr holds no quote characters unless it holds both kinds
-        if text[0] == "'" and '"' not in value:
-            return f'"{text[1:-1]}"'
-        # both kinds: black takes double quotes unless that needs more escapes
-        if text[0] == "'" and value.count('"') <= value.count("'"):
-            return _double_quoted(text[1:-1])
-        return text
+        return _py_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(item) for item in value) + "]"
     if isinstance(value, tuple):
@@ -65,19 +58,21 @@ def py_literal(value: Any) -> str:
     return repr(value)
 
 
-def _double_quoted(body: str) -> str:
-    """A single-quoted repr's body, re-quoted with double quotes (escapes moved accordingly)."""
-    out, index = [], 0
-    while index < len(body):
-        char = body[index]
-        if char == "\\":
-            pair = body[index : index + 2]
-            out.append("'" if pair == "\\'" else pair)
-            index += 2
-            continue
-        out.append('\\"' if char == '"' else char)
-        index += 1
-    return '"' + "".join(out) + '"'
+def _py_string(value: str) -> str:
+    """repr(value), re-quoted the way black's string normalisation quotes it."""
+    text = repr(value)
+    if text[0] == '"':  # repr chose double quotes itself (the value holds ' and no ")
+        return text
+    body = text[1:-1]
+    # Each escape in the single-quoted body, with every bare ": swap which quote is escaped.
+    swapped = re.sub(
+        r'\\(.)|"',
+        lambda m: "'" if m.group(1) == "'" else (m.group(0) if m.group(1) else '\\"'),
+        body,
+        flags=re.DOTALL,
+    )
+    # black keeps the single quotes only when double ones would need more escapes
+    return text if value.count('"') > value.count("'") else f'"{swapped}"'
 
 
 def json_literal(value: Any) -> str:
@@ -150,19 +145,32 @@ def build_context(rec: Recommendation, stack: Stack, root: Path | None = None) -
 
 
 def _bytecode_cache() -> Any:
-    """Compiled templates cached across runs (Jinja checks each template's mtime)."""
-    import os
+    """Compiled templates cached across runs (Jinja checks each template's mtime).
 
+    Compiled code is run, so entries live in the user's private cache folder and are sealed
+    (advisor.usercache): only an entry this user wrote is loaded; anything else is a miss.
+    """
     import jinja2
 
-    if os.environ.get("ADVISOR_NO_CACHE"):
+    from advisor import usercache
+
+    folder = usercache.cache_dir("jinja")
+    if folder is None:
         return None
-    folder = cache_root() / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+
+    class SealedBytecodeCache(jinja2.BytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            data = usercache.read_sealed(folder, f"{bucket.key}.cache")
+            if data is not None:
+                try:
+                    bucket.bytecode_from_string(data)
+                except Exception:  # noqa: BLE001 - our own entry, of another Python: a miss
+                    bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            usercache.write_sealed(folder, f"{bucket.key}.cache", bucket.bytecode_to_string())
+
+    return SealedBytecodeCache()
 
 
 def _environment(search_path: list[Path]) -> Any:

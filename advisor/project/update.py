@@ -12,19 +12,24 @@ answers with this version of the tool. Per file:
 - deleted by you: stays deleted, even when the template changed it;
 - new in the template: added; already there with other content: merged against an empty base.
 
-Nothing is written until every file is merged; each file is then replaced atomically.
+Nothing is written until every file is merged; then every change is applied all or nothing
+(advisor.project.staging), under a lock on the project folder so two runs cannot interleave.
+Paths come from the snapshot, which travels with the project and may have been tampered with:
+each is confined to the project (no absolute path, no `..`, no symbolic link leading out).
+A file's line endings are the user's: a CRLF file is merged as lines and written back CRLF.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from advisor.answers import ANSWERS_FILE
 from advisor.errors import AdvisorError
+from advisor.fileio import confined, run_lock
 from advisor.project.generate import (
     BASE_FILE,
     Project,
@@ -32,6 +37,7 @@ from advisor.project.generate import (
     read_base_snapshot,
 )
 from advisor.project.merge import merge3
+from advisor.project.staging import apply_changes, recover
 
 
 @dataclass(frozen=True)
@@ -69,14 +75,20 @@ class UpdateResult:
 
 
 def _read_text(path: Path) -> str | None:
+    """The file's text with its line endings as they are, or None when there is none."""
     if not path.is_file():
         return None
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
     except UnicodeDecodeError:
         raise AdvisorError(
             f"{path}: not a text file; move it aside and run the update again"
         ) from None
+
+
+def _is_crlf(text: str | None) -> bool:
+    return text is not None and "\r\n" in text and text.count("\n") == text.count("\r\n")
 
 
 def _merge_file(
@@ -144,42 +156,85 @@ def plan_update(project_dir: Path, overrides: Sequence[str] = ()) -> UpdateResul
     changes: list[FileChange] = []
     writes: dict[str, str | None] = {}
     for rel in sorted(set(base) | set(theirs_files)):
-        change, text, write = _merge_file(
-            rel, base.get(rel), _read_text(project_dir / rel), theirs_files.get(rel)
-        )
+        yours = _read_text(confined(project_dir, rel, str(project_dir / BASE_FILE)))
+        crlf = _is_crlf(yours)
+        if crlf:
+            yours = yours.replace("\r\n", "\n") if yours else yours
+        change, text, write = _merge_file(rel, base.get(rel), yours, theirs_files.get(rel))
         changes.append(change)
         if write:
-            writes[rel] = text
-    writes[ANSWERS_FILE] = new.files[ANSWERS_FILE]
+            writes[rel] = text.replace("\n", "\r\n") if crlf and text else text
+    record = new.files[ANSWERS_FILE]
+    current = _read_text(project_dir / ANSWERS_FILE) or ""
+    writes[ANSWERS_FILE] = keep_comments(current, record, new.answers)
     writes[BASE_FILE] = new.files[BASE_FILE]
     return UpdateResult(project_dir, new, changes, writes, base_source=base_source)
 
 
-def _replace(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.advisor-partial")
-    with open(partial, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    if path.exists():
-        os.chmod(partial, path.stat().st_mode & 0o7777)  # keep the user's file mode
-    os.replace(partial, path)
+_KEY_LINE = re.compile(r"^(  [a-z][a-z0-9_]*):(.*?)(\s+#.*)?$")
+
+
+def keep_comments(current: str, record: str, answers: Mapping[str, Any]) -> str:
+    """The new `.advisor-answers.yml` with the comments the user wrote in the current one.
+
+    A comment line above an answer stays above it, a comment after an answer's value stays
+    after it, and comment lines at the end stay at the end. The result must read back as
+    exactly the new answers; if it would not, the record is written without the comments.
+    """
+    import yaml
+
+    header = {line for line in record.splitlines() if line.startswith("#")}
+    above: dict[str, list[str]] = {}
+    after: dict[str, str] = {}
+    pending: list[str] = []
+    for line in current.replace("\r\n", "\n").splitlines():
+        if line.lstrip().startswith("#"):
+            if line not in header:
+                pending.append(line)
+            continue
+        match = _KEY_LINE.match(line)
+        if match:
+            if pending:
+                above[match.group(1)] = pending
+            if match.group(3):
+                after[match.group(1)] = match.group(3)
+        pending = [] if line.strip() else pending
+    if not (above or after or pending):
+        return record
+    lines = record.splitlines()
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        match = _KEY_LINE.match(line)
+        key = match.group(1) if match else None
+        out.extend(above.get(key or "", []))
+        follows = lines[index + 1] if index + 1 < len(lines) else ""
+        continued = follows.startswith("    ") and not follows.lstrip().startswith("- ")
+        out.append(line + after[key] if key in after and not continued else line)
+    out.extend(pending)
+    text = "\n".join(out) + "\n"
+    try:
+        if yaml.safe_load(text)["answers"] == dict(answers):
+            return text
+    except (yaml.YAMLError, TypeError, KeyError):
+        pass
+    return record
 
 
 def apply_update(result: UpdateResult) -> None:
-    for rel, text in result.writes.items():
-        target = result.project_dir / rel
-        if text is None:
-            target.unlink(missing_ok=True)
-        else:
-            _replace(target, text)
+    apply_changes(result.project_dir, result.writes)
     result.written = True
 
 
 def update_project(
     project_dir: Path, overrides: Sequence[str] = (), *, pretend: bool = False
 ) -> UpdateResult:
-    result = plan_update(project_dir, overrides)
-    if not pretend:
+    if pretend:
+        return plan_update(project_dir, overrides)
+    if not Path(project_dir).is_dir():
+        return plan_update(project_dir, overrides)  # which says what is missing
+    with run_lock(Path(project_dir)):
+        recover(Path(project_dir))  # a switch-over an interrupted run began
+        result = plan_update(project_dir, overrides)
         apply_update(result)
     return result
 

@@ -72,6 +72,8 @@ class Progress:
     cards: dict[str, Card] = field(default_factory=dict)
     notice: str | None = None  # set when the file on disk could not be used
     writable: bool = True
+    changed: set[str] = field(default_factory=set)  # scenarios answered since loading
+    base_session: int = 0  # the session count on disk when loaded (or last saved)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Progress:
@@ -87,7 +89,7 @@ class Progress:
             )
         try:
             return cls._parse(path, text)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             message, moved = _set_aside(path, str(exc))
             return cls(path, notice=message, writable=moved)
 
@@ -103,7 +105,7 @@ class Progress:
         if not isinstance(scenarios, dict):
             raise ValueError("scenarios must be a mapping")
         cards = {str(key): Card.from_json(value) for key, value in scenarios.items()}
-        return cls(path, session, cards)
+        return cls(path, session, cards, base_session=session)
 
     def start_session(self) -> int:
         """Count a new quiz (saved with its first recorded answer)."""
@@ -113,6 +115,7 @@ class Progress:
     def record(self, scenario_id: str, correct: bool) -> Card:
         """Move a scenario between boxes after an answer."""
         card = self.cards.setdefault(scenario_id, Card())
+        self.changed.add(scenario_id)
         card.seen += 1
         card.last_seen = datetime.now(UTC).isoformat(timespec="seconds")
         card.last_correct = correct
@@ -141,21 +144,41 @@ class Progress:
         }
 
     def save(self) -> str | None:
-        """Write atomically; return a warning instead of raising when the folder is not writable."""
+        """Write atomically; return a warning instead of raising when the folder is not writable.
+
+        Another quiz may have saved meanwhile: under a lock on the folder, the file is read
+        again and this session's answers are merged into it, so neither session's are lost.
+        A symbolic link (a dotfiles repository, say) is written through, not replaced.
+        """
+        from advisor.fileio import run_lock
+
         if not self.writable:
             return None
+        target = Path(os.path.realpath(self.path))
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".quiz_progress.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.to_json(), handle, indent=1)
-                handle.write("\n")
-            os.replace(tmp, self.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with run_lock(target.parent, wait=True):
+                self._merge_from_disk(target)
+                fd, tmp = tempfile.mkstemp(prefix=".quiz_progress.", dir=target.parent)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(self.to_json(), handle, indent=1)
+                    handle.write("\n")
+                os.replace(tmp, target)
+                self.base_session = self.session
         except OSError as exc:
             self.writable = False
             self.notice = f"progress cannot be saved to {self.path} ({exc})"
             return self.notice
         return None
+
+    def _merge_from_disk(self, target: Path) -> None:
+        try:
+            disk = Progress._parse(target, target.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+            return  # nothing usable there: this session's state is the whole state
+        mine = {key: self.cards[key] for key in self.changed if key in self.cards}
+        self.cards = {**disk.cards, **mine}
+        self.session = disk.session + (self.session - self.base_session)  # both runs count
 
 
 def _set_aside(path: Path, reason: str) -> tuple[str, bool]:

@@ -2,8 +2,9 @@
 
 The key is every YAML file under the rules folder (path, size, mtime) plus advisor's own code
 that defines what a loaded rule is: change either and the rules are read and checked again.
-The entry is a pickle in the user's cache folder, written atomically; a missing, stale or
-unreadable entry is simply a miss. ADVISOR_NO_CACHE=1 turns it off.
+The entry is a pickle, so it is only ever unpickled after its seal (an HMAC under the user's
+key, advisor.usercache) has verified and its key matched: a missing, stale, forged or
+corrupt entry is a miss. ADVISOR_NO_CACHE=1 turns it off.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from advisor.ruleset.yamlcache import cache_root
+from advisor import usercache
 
 _VERSION = 1
 _PACKAGE = Path(__file__).resolve().parent
@@ -24,10 +25,11 @@ _PACKAGE = Path(__file__).resolve().parent
 
 class RuleSetCache:
     def __init__(self, root: Path) -> None:
-        self.enabled = not os.environ.get("ADVISOR_NO_CACHE")
+        self.enabled = not usercache.disabled()
         self.root = root.resolve()
         digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
-        self.path = cache_root() / f"ruleset-{digest}-v{_VERSION}.pickle"
+        self.name = f"ruleset-{digest}-v{_VERSION}.pickle"
+        self.path = usercache.cache_root() / self.name
         self.key = self._fingerprint() if self.enabled else ""
 
     def _fingerprint(self) -> str:
@@ -42,23 +44,25 @@ class RuleSetCache:
         """The cached rule set, or None."""
         if not self.enabled:
             return None
-        try:
-            with open(self.path, "rb") as handle:
-                key, ruleset = pickle.load(handle)
-        except Exception:  # noqa: BLE001 - any unreadable entry (old classes too) is a miss
+        data = usercache.read_sealed(usercache.cache_dir(), self.name)
+        key = self.key.encode() + b"\0"
+        if data is None or not data.startswith(key):  # checked before anything is unpickled
             return None
-        return ruleset if key == self.key else None
+        try:
+            return pickle.loads(data[len(key) :])
+        except Exception:  # noqa: BLE001 - our own entry, but of an older advisor's classes
+            return None
 
     def save(self, ruleset: Any) -> None:
         if not self.enabled:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temp.write_bytes(pickle.dumps((self.key, ruleset), protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(temp, self.path)
-        except (OSError, pickle.PicklingError, AttributeError, TypeError):
-            pass  # a read-only home, or state that does not pickle: the cache is only a speed-up
+            payload = pickle.dumps(ruleset, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            return  # state that does not pickle: the cache is only a speed-up
+        usercache.write_sealed(
+            usercache.cache_dir(), self.name, self.key.encode() + b"\0" + payload
+        )
 
 
 def _stamp(path: Path) -> str:

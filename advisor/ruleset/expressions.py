@@ -4,7 +4,8 @@ Examples: `replica_count: "=min(max_machines, 4)"`,
 `total_usd: "=hourly_usd * expected_training_hours"`.
 Names resolve to the rule's own earlier outputs, then answers, then decisions (`hardware` is the
 hardware choice, `hardware.replica_count` one of its fields). Only the node types below are allowed,
-so a rule file cannot run arbitrary code.
+so a rule file cannot run arbitrary code; `**` and repeating a list are bounded, so it cannot
+take all CPU or memory either.
 """
 
 from __future__ import annotations
@@ -33,14 +34,30 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "clamp": _clamp,
 }
 
+
+def _power(base: Any, exponent: Any) -> Any:
+    # Bounded: `9**9**9` would take all CPU and memory; no figure needs an exponent over 100.
+    if isinstance(exponent, (int, float)) and abs(exponent) > 100:
+        raise ExpressionError(f"exponent {exponent!r} is too large (at most 100)")
+    return operator.pow(base, exponent)
+
+
+def _times(left: Any, right: Any) -> Any:
+    # Bounded: `[1] * 10**9` would build a billion-item list.
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, (list, str)) and isinstance(count, int) and count > 1000:
+            raise ExpressionError(f"repeating a list or text {count} times (at most 1000)")
+    return operator.mul(left, right)
+
+
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
+    ast.Mult: _times,
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _power,
 }
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from advisor.errors import BadAnswers, BadRuleFile
+from advisor.fileio import quoted, shown
 from advisor.ruleset.conditions import Condition, ConditionError, compile_condition
 from advisor.ruleset.schema import STRICT_KEYS, DefinitionError, Limits, pickle_state, validate
 from advisor.ruleset.yamlcache import YamlCache
@@ -152,6 +153,10 @@ def _as_number(value: Any, *, integer: bool) -> int | float:
 
 
 def _parse_number(text: str) -> int | float:
+    if len(text) > 400:  # no answer is that long a number; int() of 4300+ digits would raise
+        raise OverflowError(text)
+    if not text.isascii():  # float() reads other scripts' digits ("١٢٣"); answers use 0-9
+        raise ValueError(text)
     return int(text) if _INT_TEXT.fullmatch(text) else float(text)
 
 
@@ -266,14 +271,20 @@ def validate_answers(raw: Mapping[str, Any], questions: QuestionSet, origin: str
         if key not in questions.by_id:
             close = difflib.get_close_matches(str(key), list(questions.by_id), n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise BadAnswers(f"{origin}: field '{key}': unknown question id{hint}")
+            raise BadAnswers(f"{origin}: field {quoted(str(key))}: unknown question id{hint}")
     answers = questions.defaults()
     for key, value in raw.items():
         question = questions.by_id[key]
         try:
             answers[key] = question.accept(value)
-        except (ValueError, OverflowError):
+        except OverflowError:
             raise BadAnswers(
-                f"{origin}: field '{key}': {value!r} is not allowed; expected {question.allowed()}"
+                f"{origin}: field '{key}': a number too large; expected {question.allowed()}"
+            ) from None
+        except ValueError:
+            # shown(), not repr(): an aliased value can be huge once printed in full
+            raise BadAnswers(
+                f"{origin}: field '{key}': {shown(value)} is not allowed;"
+                f" expected {question.allowed()}"
             ) from None
     return answers

@@ -6,7 +6,7 @@ import ast
 from typing import Any
 
 import black
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from advisor.project.render import py_literal
@@ -37,6 +37,7 @@ def test_py_literal_reads_back_as_the_same_value(value: Any) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
+@example("'\"")  # both quote kinds, once each: black picks double quotes
 def test_strings_are_quoted_as_black_quotes_them(value: str) -> None:
     line = f"X = {py_literal(value)}\n"
     assert black.format_str(line, mode=black.Mode(line_length=10_000)) == line

@@ -66,7 +66,7 @@ ACCEPTED = {
     "quotes": "q'd\"b\\t'''\"\"\"\\",
     "template_and_shell": "{{ 7*7 }} {% raw %} {# c #} $(touch pwned) `id` ${HOME}",
     "shell_csv_yaml": '; rm -rf / # && curl x | sh, "c" key: value - [x] &a *b !!python/object',
-    "unicode_and_formats": "ünï ☃ 中文 \u202e rtl \ufeff %s {0} \\N{BULLET} --help",
+    "unicode_and_formats": "ünï ☃ 中文 عربي %s {0} \\N{BULLET} --help",
     "yaml_keywords": "null",
     "spaces": "  lead and trail  ",
     "max_length": "x" * 128,
@@ -79,6 +79,9 @@ REFUSED = {
     "tab": "tab\tchar",
     "line_separator": "sep\u2028line",
     "next_line": "\x85nel",
+    # "Trojan source": text that displays otherwise than it reads (bidi, invisible marks)
+    "bidi_override": "a\u202eevil\u202c",
+    "zero_width": "a\u200bb\ufeff",
     "ten_kb": "x" * 10_000,
 }
 FREE_TEXT = "label_column"  # any column name: quoted for each language it reaches

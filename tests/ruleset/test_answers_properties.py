@@ -123,10 +123,12 @@ def test_coercions_are_the_documented_ones() -> None:
     assert value(number, 1) == 1.0 and type(value(number, 1)) is float
     refused = ((flag, 2), (count, True), (count, 4.5), (number, float("nan")), (number, 10**400))
     for question, raw in refused:
+        # a number too long to print is named for what it is, not echoed in full
+        said = "a number too large" if raw == 10**400 else f"{raw!r} is not allowed"
         try:
             validate_answers({question.id: raw}, ok, "t.yml")
         except BadAnswers as exc:
-            assert f"t.yml: field '{question.id}': {raw!r} is not allowed" in str(exc)
+            assert f"t.yml: field '{question.id}': {said}" in str(exc)
         else:
             raise AssertionError(f"{question.id}={raw!r} was accepted")
 
