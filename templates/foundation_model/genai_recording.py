@@ -45,11 +45,8 @@ def recording() -> Iterator[list[dict[str, Any]]]:
 
 def first_request(action: Callable[..., Any], *args: Any) -> dict[str, Any]:
     """Run `action` until its first API request and return that request."""
-    with recording() as requests:
-        try:
-            action(*args)
-        except RequestCaptured:
-            pass
+    with recording() as requests, contextlib.suppress(RequestCaptured):
+        action(*args)
     if not requests:
         raise RuntimeError("dry run: the SDK returned without sending a request")
     return requests[0]
