@@ -52,6 +52,7 @@ CANDIDATES: list[dict[str, Any]] = [
         "expected_training_hours": 500,
     },
     {"task": "tabular_classification", "team": "no_ml_expertise"},
+    {"task": "sentiment_analysis", "team": "no_ml_expertise", "labeled_examples": 1000},
     {"task": "tabular_classification", "team": "sql_analysts", "data_location": "bigquery"},
     {"task": "image_classification", "labels": "generic"},
     {
@@ -93,6 +94,7 @@ MARKERS = {
     "gcp_project": "zzgcpmarkerzz",
     "region": "zzregionmarker-zz1",
     "bucket": "gs://zzbucketmarkerzz",
+    "id_columns": "zzidmarkerzz",
 }
 
 

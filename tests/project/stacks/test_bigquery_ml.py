@@ -10,8 +10,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from sqlglot import exp
 
+from tests.conftest import run_advisor
 from tests.helpers.gen import recommendation_for, render_to
 from tests.helpers.vertex import dry_run, project_imports, project_tests
 
@@ -167,17 +169,27 @@ def test_bqml_project(case: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("task", ["tabular_classification", "tabular_regression"])
 def test_named_id_columns_are_not_features(task: str, tmp_path: Path) -> None:
-    answers = BASE | {"task": task, "id_columns": "customer_id, it's `odd`", "label_column": "y"}
+    answers = BASE | {"task": task, "id_columns": "customer_id, row_id", "label_column": "y"}
     project = render_to(answers, tmp_path / "p")
     parser = sql_parsing(project)
     (create,) = parser.parse((project / "sql" / "02_create_model.sql").read_text())
     (query,) = [s for s in create.find_all(exp.Star) if s.args.get("except_")]
-    assert [c.name for c in query.args["except_"]] == ["customer_id", "it's `odd`"]
+    assert [c.name for c in query.args["except_"]] == ["customer_id", "row_id"]
     # ML.PREDICT keeps them, so each prediction joins back to its row.
     (predict,) = parser.parse((project / "sql" / "07_predict.sql").read_text())
     stars = [s for s in predict.find_all(exp.Star) if s.args.get("except_")]
     assert [c.name for c in stars[0].args["except_"]] == ["y"]
     assert project_tests(project) == ""
+
+
+def test_id_columns_other_than_plain_names_exit_2(tmp_path: Path) -> None:
+    answers = BASE | {"task": "tabular_classification", "id_columns": "id; DROP TABLE x"}
+    path = tmp_path / "answers.yml"
+    path.write_text(yaml.safe_dump(answers))
+    result = run_advisor("recommend", "--answers", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "answers.yml" in result.stderr and "id_columns" in result.stderr
+    assert "letters, digits and underscores" in result.stderr
 
 
 def test_the_load_step_uses_gcloud_storage(tmp_path: Path) -> None:
