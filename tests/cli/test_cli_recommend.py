@@ -24,6 +24,7 @@ def test_json_has_every_decision_with_rule_reason_and_source() -> None:
         "hp_search",
         "compression",
         "automl",
+        "bqml_model",
     }
     assert set(data["decisions"]) == expected
     for name, output in data["decisions"].items():

@@ -78,7 +78,7 @@ def test_automl_path_asks_exactly_these_prompts_and_shows_decisions_as_reached(
     pipe.send_text(UP + ENTER)  # team: one up from ML engineers = no ML expertise
     pipe.send_text(ENTER * 2)  # custom model: no; time to first model: weeks
     pipe.send_text(ENTER * 3)  # deployment target, inference hardware, AutoML budget
-    pipe.send_text(ENTER * 4)  # project, region, bucket, label column
+    pipe.send_text(ENTER * 5)  # project, region, bucket, label column, id columns
     piped = Piped(ruleset, pipe)
     interview = Interview(ruleset)
     answers = interview.run(piped.ui)
@@ -100,6 +100,7 @@ def test_automl_path_asks_exactly_these_prompts_and_shows_decisions_as_reached(
         "Region",
         "Cloud Storage bucket for staging and outputs",
         "Name of the label (target) column",
+        "ID columns to leave out of the features (comma-separated)",
     ]
     for message in piped.ui.messages:
         assert f"? {message}" in piped.text

@@ -1,7 +1,7 @@
 """Hostile user strings: each is refused with exit 2, or every stack's output still parses and
 carries it verbatim (Python literals, JSON, YAML, CSV) or quoted for its language (shell, SQL).
 
-The stacks are those of templates/stacks.yaml whose folders exist, so a stack added later is
+The stacks are those of templates/stacks/ whose folders exist, so a stack added later is
 covered without touching this file (its answers come from CANDIDATES below).
 """
 
@@ -52,6 +52,7 @@ CANDIDATES: list[dict[str, Any]] = [
         "expected_training_hours": 500,
     },
     {"task": "tabular_classification", "team": "no_ml_expertise"},
+    {"task": "sentiment_analysis", "team": "no_ml_expertise", "labeled_examples": 1000},
     {"task": "tabular_classification", "team": "sql_analysts", "data_location": "bigquery"},
     {"task": "image_classification", "labels": "generic"},
     {
@@ -96,6 +97,7 @@ MARKERS = {
     "gcp_project": "zzgcpmarkerzz",
     "region": "me-west1",  # regions are a closed list (rules/catalogue/regions.yaml)
     "bucket": "gs://zzbucketmarkerzz",
+    "id_columns": "zzidmarkerzz",
 }
 
 

@@ -111,6 +111,8 @@ def test_bank_has_naive_reading_traps(bank: Bank, ruleset: RuleSet) -> None:
     for rule_id in (
         "SVC-BQML-SQL-TEAM",
         "SVC-NO-AUTOML-PRODUCT",
+        "SVC-GEMINI-NO-ML-TEAM",
+        "SVC-API-VIDEO-DEPRECATED",
         "AML-TEXT-SHUTDOWN",
         "AML-VIDEO-SHUTDOWN",
         "HP-GRID-NEEDS-DISCRETE",

@@ -208,6 +208,15 @@ def test_columns_and_objectives_from_the_flags(tmp_path: Path) -> None:
     assert inputs["optimizationObjectiveRecallValue"] == pytest.approx(0.8)
 
 
+def test_named_id_columns_are_excluded_by_default(tmp_path: Path) -> None:
+    answers = BASE | {"task": "tabular_classification", "id_columns": "customer_id"}
+    answers["label_column"] = "churned"
+    project = render_to(answers, tmp_path / "ids")
+    report = dry_run(project, "submit", "--columns", "customer_id,age:numeric,churned")
+    inputs = report["requests"][-1]["request"]["training_pipeline"]["training_task_inputs"]
+    assert inputs["transformations"] == [{"numeric": {"column_name": "age"}}]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

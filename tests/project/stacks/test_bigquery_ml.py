@@ -10,8 +10,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from sqlglot import exp
 
+from tests.conftest import run_advisor
 from tests.helpers.gen import recommendation_for, render_to
 from tests.helpers.vertex import dry_run, project_imports, project_tests
 
@@ -69,6 +71,16 @@ CASES: dict[str, tuple[dict[str, Any], str, set[str]]] = {
         "MATRIX_FACTORIZATION",
         {"ML.EVALUATE", "ML.RECOMMEND"},
     ),
+    "classification-dnn": (
+        {"task": "tabular_classification", "model_family": "mlp"},
+        "DNN_CLASSIFIER",
+        {"ML.EVALUATE", "ML.CONFUSION_MATRIX", "ML.GLOBAL_EXPLAIN", "ML.PREDICT"},
+    ),
+    "clustering-unlabeled": (
+        {"task": "tabular_classification", "labeled_examples": 0, "id_columns": "customer_id"},
+        "KMEANS",
+        {"ML.EVALUATE", "ML.CENTROIDS", "ML.PREDICT", "ML.DETECT_ANOMALIES"},
+    ),
 }
 
 
@@ -120,6 +132,8 @@ def test_bqml_project(case: str, tmp_path: Path) -> None:
         assert options["time_series_data_col"] == label
     elif model_type == "MATRIX_FACTORIZATION":
         assert {"user_col", "item_col", "rating_col"} <= set(options)
+    elif model_type == "KMEANS":
+        assert "input_label_cols" not in options
     else:
         assert options["input_label_cols"] == [label]
         # The label never becomes a feature of the prediction rows.
@@ -149,6 +163,40 @@ def test_bqml_project(case: str, tmp_path: Path) -> None:
         }
     readme = (project / "README.md").read_text()
     assert model_type in readme and "| Decision | Choice |" in readme
+    decision = rec.decisions["bqml_model"]
+    assert decision["model_type"] == model_type and decision["evaluate"] in functions
+
+
+@pytest.mark.parametrize("task", ["tabular_classification", "tabular_regression"])
+def test_named_id_columns_are_not_features(task: str, tmp_path: Path) -> None:
+    answers = BASE | {"task": task, "id_columns": "customer_id, row_id", "label_column": "y"}
+    project = render_to(answers, tmp_path / "p")
+    parser = sql_parsing(project)
+    (create,) = parser.parse((project / "sql" / "02_create_model.sql").read_text())
+    (query,) = [s for s in create.find_all(exp.Star) if s.args.get("except_")]
+    assert [c.name for c in query.args["except_"]] == ["customer_id", "row_id"]
+    # ML.PREDICT keeps them, so each prediction joins back to its row.
+    (predict,) = parser.parse((project / "sql" / "07_predict.sql").read_text())
+    stars = [s for s in predict.find_all(exp.Star) if s.args.get("except_")]
+    assert [c.name for c in stars[0].args["except_"]] == ["y"]
+    assert project_tests(project) == ""
+
+
+def test_id_columns_other_than_plain_names_exit_2(tmp_path: Path) -> None:
+    answers = BASE | {"task": "tabular_classification", "id_columns": "id; DROP TABLE x"}
+    path = tmp_path / "answers.yml"
+    path.write_text(yaml.safe_dump(answers))
+    result = run_advisor("recommend", "--answers", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "answers.yml" in result.stderr and "id_columns" in result.stderr
+    assert "letters, digits and underscores" in result.stderr
+
+
+def test_the_load_step_uses_gcloud_storage(tmp_path: Path) -> None:
+    answers = BASE | {"task": "tabular_regression", "data_location": "cloud_storage"}
+    project = render_to(answers, tmp_path / "p")
+    texts = [(project / "sql" / "01_load.sql").read_text(), (project / "README.md").read_text()]
+    assert all("gcloud storage cp" in text and "gsutil" not in text for text in texts)
 
 
 def test_generated_project_tests_pass_offline(tmp_path: Path) -> None:

@@ -54,10 +54,11 @@ CASES: dict[str, tuple[str, Any, str]] = {
         "google-cloud-translate",
     ),
     "speech_to_text": (
-        "LongRunningRecognizeRequest",
-        lambda r: r["audio"]["uri"].startswith("gs://")
-        and r["config"]["encoding"] == "LINEAR16"
-        and r["config"]["language_code"] == "en-US",
+        "BatchRecognizeRequest",
+        lambda r: r["files"][0]["uri"].startswith("gs://")
+        and r["recognizer"].endswith("/locations/global/recognizers/_")
+        and "auto_decoding_config" in r["config"]
+        and r["config"]["language_codes"] == ["en-US"],
         "google-cloud-speech",
     ),
     "video_classification": (
@@ -111,8 +112,8 @@ def test_speech_picks_sync_or_long_running(tmp_path: Path) -> None:
     clip = wav(tmp_path / "a.wav", 59.0, rate=8000)
     (sent,) = dry_run(project, "call_api", str(clip))["requests"]
     assert sent["request_type"] == "RecognizeRequest"
-    assert sent["request"]["config"]["sample_rate_hertz"] == 8000  # from the WAV header
-    assert sent["request"]["audio"]["content"] == f"<{clip.stat().st_size} bytes of inline media>"
+    assert "auto_decoding_config" in sent["request"]["config"]  # no encoding is declared
+    assert sent["request"]["content"] == f"<{clip.stat().st_size} bytes of inline media>"
     forced = dry_run(project, "call_api", "gs://b/clip.raw", "--sync")
     assert forced["requests"][0]["request_type"] == "RecognizeRequest"
     code, out, err = run_main(project, "call_api", "--dry-run", str(wav(tmp_path / "b.wav", 61.0)))
@@ -124,6 +125,17 @@ def test_action_recognition_readme_says_what_the_api_cannot_do(tmp_path: Path) -
     readme = (generate("video_action_recognition", tmp_path) / "README.md").read_text()
     assert "no action-recognition feature" in readme
     assert "AutoML Video is shut down" in readme
+
+
+@pytest.mark.parametrize("task", ["video_classification", "video_object_tracking"])
+def test_video_projects_state_the_deprecation(task: str, tmp_path: Path) -> None:
+    project = generate(task, tmp_path)
+    readme = (project / "README.md").read_text()
+    assert "deprecated from 14 September 2026" in readme and "Gemini" in readme
+    assert "video-intelligence/docs/deprecations" in readme
+    assert "deprecated" in (project / "call_api.py").read_text()
+    rec = recommendation_for(BASE | {"task": task})
+    assert any("14 Sep 2027" in w for w in rec.decisions["service"].get("warnings", []))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ from sqlglot.tokens import TokenType
 
 ML_TABLE_FUNCTIONS = (
     "ARIMA_EVALUATE",
+    "CENTROIDS",
     "CONFUSION_MATRIX",
+    "DETECT_ANOMALIES",
     "EVALUATE",
     "EXPLAIN_FORECAST",
     "EXPLAIN_PREDICT",
