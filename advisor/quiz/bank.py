@@ -10,7 +10,12 @@ A scenario holds facts and the answer it expects; the answer the quiz uses comes
     guide_scenarios: [exam-2]          # optional: ids from _guide_scenarios.yaml
     question: ...                      # optional: overrides the dimension's question
     trap: ...                          # optional: what a naive reading of the guide suggests
-    story: ...                         # the exam-style story
+    story: ...                         # the exam-style story (50 to 120 words)
+    source: https://...                # a public page a learner can open to read more
+    options:                           # optional: how this story words its options, by option id
+      tpu: Train on a Cloud TPU v3-8 with TPUStrategy ...   # (a choice, steps joined by "+", or a
+                                                            # tip id); the engine decides which
+                                                            # is right, the others are distractors
     facts: {task: text_classification, framework: tensorflow, ...}   # answer ids, validated
     expected: tpu                      # the choice, or {choice: automl, <field>: value, ...};
                                        # tips: the tip id. Null means the field is absent.
@@ -79,6 +84,8 @@ class _ScenarioFile(BaseModel):
     story: str = Field(min_length=20)
     facts: dict[str, Any]
     expected: str | dict[str, Any]
+    source: str = Field(pattern=r"^https://[a-z0-9.-]+\.[a-z]+/\S*$")
+    options: dict[str, str] = {}
     question: str | None = None
     trap: str | None = None  # what a naive reading of the guide suggests
     guide_scenarios: list[str] = []
@@ -99,6 +106,8 @@ class Scenario:
     trap: str | None
     guide_scenarios: tuple[str, ...]
     path: Path
+    source: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # option id -> this story's wording
 
 
 @dataclass
@@ -227,6 +236,7 @@ def _load_scenario(
     except BadAnswers as exc:
         raise BadRuleFile(str(exc)) from None
     expected = _normalize_expected(raw.expected, raw.dimension, ruleset, where)
+    _check_option_ids(raw.options, raw.dimension, ruleset, where)
     return Scenario(
         id=raw.id,
         dimension=raw.dimension,
@@ -239,7 +249,29 @@ def _load_scenario(
         trap=" ".join(raw.trap.split()) if raw.trap else None,
         guide_scenarios=tuple(raw.guide_scenarios),
         path=path,
+        source=raw.source,
+        options={key: " ".join(text.split()) for key, text in raw.options.items()},
     )
+
+
+def _check_option_ids(
+    options: Mapping[str, str], dimension: str, ruleset: RuleSet, where: str
+) -> None:
+    """An option id is a choice of the dimension, steps joined by '+', or (tips) a tip id."""
+    decision = ruleset.decision(dimension)
+    if decision.kind == "multi":
+        allowed = {str(rule.then.get(TIP_KEY)) for rule in ruleset.rules[dimension]}
+    else:
+        allowed = set(decision.choices)
+    for key in options:
+        parts = key.split("+")
+        if not all(part in allowed for part in parts) or (
+            decision.kind == "multi" and len(parts) > 1
+        ):
+            raise BadRuleFile(
+                f"{where}: options: '{key}' is not an option id (one of"
+                f" {', '.join(sorted(allowed))}, or steps joined by '+')"
+            )
 
 
 def _normalize_expected(

@@ -26,6 +26,7 @@ from advisor.ruleset.rules import Rule, RuleSet, rule_dependencies
 # distractor it is the least tempting, so it is offered last.
 NOT_APPLICABLE = "not_applicable"
 MAX_OPTIONS = 4
+COMBINED = "combined"  # the compression choice whose steps list the techniques combined
 _LIST_PREVIEW = 4  # values of an `in` test shown before "..."
 
 Changes = tuple[tuple[str, Any], ...]  # changed answers: (answer id, value) pairs
@@ -107,8 +108,32 @@ def solve(scenario: Scenario, ruleset: RuleSet) -> Solution:
 # --- options -------------------------------------------------------------------------------------
 
 
-def option_label(values: Mapping[str, Any], dimension: str, bank: Bank, ruleset: RuleSet) -> str:
-    """How an option reads (choice labels and field formats: rules/scenarios/_dimensions.yaml)."""
+def option_id(values: Mapping[str, Any], list_field: str | None) -> str | None:
+    """The id a scenario's `options` words an option by: the tip, the steps joined by '+', or the
+    choice. None when the option carries other details (a budget, a model type): those read from
+    the dimension's field formats, so that the figures shown are the engine's."""
+    if TIP_KEY in values:
+        return str(values[TIP_KEY])
+    items = values.get(list_field) if list_field else None
+    if isinstance(items, list) and items:
+        return "+".join(str(item) for item in items)
+    details = [k for k, v in values.items() if k not in ("choice", list_field) and v is not None]
+    return None if details else str(values.get("choice"))
+
+
+def option_label(
+    values: Mapping[str, Any],
+    dimension: str,
+    bank: Bank,
+    ruleset: RuleSet,
+    scenario: Scenario | None = None,
+) -> str:
+    """How an option reads: the scenario's own wording where it has one, else the dimension's
+    labels and field formats (rules/scenarios/_dimensions.yaml)."""
+    if scenario is not None and scenario.options:
+        key = option_id(values, bank.dimensions[dimension].label_field)
+        if key is not None and key in scenario.options:
+            return scenario.options[key]
     if TIP_KEY in values:
         rule = _tip_rule(ruleset, dimension, values[TIP_KEY])
         return rule.title if rule else str(values[TIP_KEY])
@@ -184,7 +209,7 @@ def build_options(
     correct_values = project(output, keys)
     correct = Option(
         correct_values,
-        option_label(correct_values, scenario.dimension, bank, ruleset),
+        option_label(correct_values, scenario.dimension, bank, ruleset, scenario),
         (str(solution.rule),),
     )
     expected_keys = list(scenario.expected)
@@ -249,6 +274,17 @@ def build_options(
     for choice in ruleset.decision(scenario.dimension).choices:
         if choice not in given:
             add({key: (choice if key == "choice" else None) for key in keys}, 3, None)
+    # The story's own distractors rank with the rules that nearly won (tier 0): written to be
+    # plausible for this story, they come before answers one fact away.
+    list_field = bank.dimensions[scenario.dimension].label_field
+    for written in scenario.options:
+        found = [c for c in candidates.values() if option_id(c.values, list_field) == written]
+        if not found:
+            values = _written_values(written, keys, list_field)
+            add(values, 3, None)
+            found = [c for c in candidates.values() if option_key(c.values) == option_key(values)]
+        for cand in found:
+            cand.tier = 0
 
     # Most plausible first: a rule that matched; the same choice with another detail; then answers
     # of rules whose priority lies near the winner's (neighbours in the decision tree).
@@ -276,7 +312,7 @@ def build_options(
             key=lambda c: (c.tier, distance(c), -c.count, option_key(c.values)),
         )
         for cand in ranked:
-            label = option_label(cand.values, scenario.dimension, bank, ruleset)
+            label = option_label(cand.values, scenario.dimension, bank, ruleset, scenario)
             if label in labels:
                 continue
             labels.add(label)
@@ -300,15 +336,30 @@ def build_options(
     return options, correct
 
 
+def _written_values(written: str, keys: list[str], list_field: str | None) -> dict[str, Any]:
+    """The option values a scenario's option id stands for ('a+b' is a combination of steps)."""
+    parts = written.split("+")
+    values: dict[str, Any] = {key: None for key in keys}
+    if list_field and list_field in keys and len(parts) > 1:
+        values["choice"] = COMBINED
+        values[list_field] = parts
+    else:
+        values["choice"] = written
+        if list_field and list_field in keys:
+            values[list_field] = []
+    return values
+
+
 def _tip_options(
     solution: Solution, bank: Bank, ruleset: RuleSet, rng: random.Random, limit: int
 ) -> tuple[list[Option], Option]:
     dimension = solution.scenario.dimension
     applies = {item["id"] for item in decision_output(solution.rec, dimension)}
     correct_values = dict(solution.answer)
+    scenario = solution.scenario
     correct = Option(
         correct_values,
-        option_label(correct_values, dimension, bank, ruleset),
+        option_label(correct_values, dimension, bank, ruleset, scenario),
         (str(solution.rule),),
     )
     counts: dict[str, int] = {}
@@ -320,9 +371,22 @@ def _tip_options(
     for rule in ruleset.rules[dimension]:
         tips.setdefault(str(rule.then.get(TIP_KEY)), rule)
     others = [tip for tip in tips if tip not in applies]
-    others.sort(key=lambda tip: (0 if counts.get(tip) else 1, -counts.get(tip, 0), tip))
+    # The story's own distractors first, then tips that apply one fact away.
+    others.sort(
+        key=lambda tip: (
+            tip not in scenario.options,
+            0 if counts.get(tip) else 1,
+            -counts.get(tip, 0),
+            tip,
+        )
+    )
     chosen = [
-        Option({TIP_KEY: tip}, tips[tip].title, (tips[tip].id,)) for tip in others[: limit - 1]
+        Option(
+            {TIP_KEY: tip},
+            option_label({TIP_KEY: tip}, dimension, bank, ruleset, scenario),
+            (tips[tip].id,),
+        )
+        for tip in others[: limit - 1]
     ]
     options = [correct, *chosen]
     rng.shuffle(options)
