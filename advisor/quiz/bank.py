@@ -264,13 +264,13 @@ def _check_option_ids(
     else:
         allowed = set(decision.choices)
     for key in options:
-        parts = key.split("+")
+        parts = key.split(":")[0].split("+")
         if not all(part in allowed for part in parts) or (
             decision.kind == "multi" and len(parts) > 1
         ):
             raise BadRuleFile(
                 f"{where}: options: '{key}' is not an option id (one of"
-                f" {', '.join(sorted(allowed))}, or steps joined by '+')"
+                f" {', '.join(sorted(allowed))}, or steps joined by '+'; ':value' adds a detail)"
             )
 
 

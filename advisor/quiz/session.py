@@ -293,6 +293,7 @@ def list_items(bank: Bank, ruleset: RuleSet, topics: list[str]) -> list[dict[str
                 "rule": solution.rule,
                 "explanation": explanation,
                 "source": solution.source,
+                "link": scenario.source,  # a public page on the story's topic
                 "warnings": solution.warnings,
                 "agrees": solution.agrees,
                 "trap": scenario.trap,

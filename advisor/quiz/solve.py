@@ -108,17 +108,23 @@ def solve(scenario: Scenario, ruleset: RuleSet) -> Solution:
 # --- options -------------------------------------------------------------------------------------
 
 
-def option_id(values: Mapping[str, Any], list_field: str | None) -> str | None:
+def option_id(values: Mapping[str, Any], list_field: str | None) -> str:
     """The id a scenario's `options` words an option by: the tip, the steps joined by '+', or the
-    choice. None when the option carries other details (a budget, a model type): those read from
-    the dimension's field formats, so that the figures shown are the engine's."""
+    choice, followed by its other details (a budget, a model type) as ':value' each, so that a
+    wording always goes with the figures the engine computed."""
     if TIP_KEY in values:
         return str(values[TIP_KEY])
     items = values.get(list_field) if list_field else None
     if isinstance(items, list) and items:
         return "+".join(str(item) for item in items)
-    details = [k for k, v in values.items() if k not in ("choice", list_field) and v is not None]
-    return None if details else str(values.get("choice"))
+    details = [
+        _value_id(v) for k, v in values.items() if k not in ("choice", list_field) and v is not None
+    ]
+    return ":".join([str(values.get("choice")), *details])
+
+
+def _value_id(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def option_label(
@@ -132,7 +138,7 @@ def option_label(
     labels and field formats (rules/scenarios/_dimensions.yaml)."""
     if scenario is not None and scenario.options:
         key = option_id(values, bank.dimensions[dimension].label_field)
-        if key is not None and key in scenario.options:
+        if key in scenario.options:
             return scenario.options[key]
     if TIP_KEY in values:
         rule = _tip_rule(ruleset, dimension, values[TIP_KEY])
@@ -144,7 +150,7 @@ def option_label(
     items = values.get(list_field) if list_field else None
     if isinstance(items, list) and items:
         names = [labels.get(str(item), str(item)) for item in items]
-        head = " + ".join([names[0], *(_lower_first(name) for name in names[1:])])
+        head = ", then ".join([names[0], *(_lower_first(name) for name in names[1:])])
     else:
         head = labels.get(str(choice), str(choice))
     parts = [head]
@@ -279,7 +285,7 @@ def build_options(
     list_field = bank.dimensions[scenario.dimension].label_field
     for written in scenario.options:
         found = [c for c in candidates.values() if option_id(c.values, list_field) == written]
-        if not found:
+        if not found and ":" not in written:  # a detail is the engine's to compute
             values = _written_values(written, keys, list_field)
             add(values, 3, None)
             found = [c for c in candidates.values() if option_key(c.values) == option_key(values)]
