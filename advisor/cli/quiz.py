@@ -90,6 +90,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--list", action="store_true", help="list the scenarios with the engine's answers"
     )
     parser.add_argument("--json", action="store_true", help="with --list or --stats: print JSON")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="for rule authors: show the deciding rule, its priority and why others lost",
+    )
     parser.set_defaults(handler=cmd_quiz, quiz_parser=parser)
 
 
@@ -124,7 +129,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         else:
             QuizView().scenario_list(items)
         return 0
-    view = QuizView()
+    view = QuizView(debug=args.debug)
     progress = Progress.load()
     if progress.notice:
         view.warn(progress.notice)

@@ -21,9 +21,10 @@ def _pct(right: int, total: int) -> str:
 class QuizView:
     """Prints the quiz: stories, feedback, reviews, scores and statistics."""
 
-    def __init__(self, console: Any = None, err_console: Any = None) -> None:
+    def __init__(self, console: Any = None, err_console: Any = None, debug: bool = False) -> None:
         from rich.console import Console
 
+        self.debug = debug  # rule ids, priorities and the rule trace, for rule authors
         self.console = console or Console(highlight=False)
         self.err = err_console or Console(stderr=True, highlight=False)
 
@@ -76,21 +77,32 @@ class QuizView:
         e = response.explanation
         self._print(f"  Answer: [bold]{self._esc(e.answer_label)}[/bold]")
         self._print(f"  Why: {self._esc(e.because)}")
-        rule = self._esc(f"Rule {e.rule} ({e.rule_title}); source: {e.source}")
-        self._print(f"  [dim]{rule}[/dim]")
         for warning in e.warnings:
             self._print(f"  [yellow]Note: {self._esc(warning)}[/yellow]")
-        if e.refines:
-            self._print(
-                f"  [dim]This refines the guide's rule {self._esc(e.refines[0])}"
-                f" ({self._esc(e.refines[1])}).[/dim]"
-            )
         if e.trap:
             self._print(f"  Trap: {self._esc(e.trap)}")
         if e.why_not and response.picked is not None:
             self._print(f"  Why not [bold]{self._esc(response.picked.label)}[/bold]:")
             for line in e.why_not:
                 self._print(f"    - {self._esc(line)}")
+        if e.others:
+            self._print("  The other options:")
+            for label, lines in e.others:
+                self._print(f"    - {self._esc(label)} {self._esc(' '.join(lines))}")
+        links = [e.link, *(part for part in e.source.split("; ") if part.startswith("https://"))]
+        seen = list(dict.fromkeys(link for link in links if link))
+        if seen:
+            self._print(f"  [dim]Read more: {self._esc(' ; '.join(seen))}[/dim]")
+        if self.debug:
+            rule = self._esc(f"Rule {e.rule} ({e.rule_title}); source: {e.source}")
+            self._print(f"  [dim]{rule}[/dim]")
+            if e.refines:
+                self._print(
+                    f"  [dim]This refines the guide's rule {self._esc(e.refines[0])}"
+                    f" ({self._esc(e.refines[1])}).[/dim]"
+                )
+            for line in e.debug:
+                self._print(f"  [dim]debug: {self._esc(line)}[/dim]")
 
     def time_up(self) -> None:
         self._print()

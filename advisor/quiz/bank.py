@@ -39,6 +39,7 @@ from advisor.ruleset.yamlio import load_yaml_file
 TOPICS_FILE = "_topics.yaml"
 DIMENSIONS_FILE = "_dimensions.yaml"
 GUIDE_FILE = "_guide_scenarios.yaml"
+FACTS_FILE = "_facts.yaml"  # what each fact a rule tests is called in a learner's words
 TIP_KEY = "tip"  # the key of a multi decision's expected answer: {tip: <id>}
 
 
@@ -120,6 +121,7 @@ class Bank:
     field_formats: dict[str, str]
     guide_scenarios: list[GuideScenario]
     root: Path
+    fact_names: dict[str, str] = field(default_factory=dict)
     by_id: dict[str, Scenario] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -181,7 +183,35 @@ def load_bank(root: Path, ruleset: RuleSet) -> Bank:
                 f"{scenario.path}: id '{scenario.id}' already used by {seen[scenario.id]}"
             )
         seen[scenario.id] = scenario.path
-    return Bank(scenarios, topics, dict(dims.dimensions), dict(dims.fields), guide, root)
+    return Bank(
+        scenarios,
+        topics,
+        dict(dims.dimensions),
+        dict(dims.fields),
+        guide,
+        root,
+        _load_fact_names(root / FACTS_FILE, ruleset),
+    )
+
+
+def _load_fact_names(path: Path, ruleset: RuleSet) -> dict[str, str]:
+    """Fact id -> a learner's name for it; every fact a rule condition tests must have one."""
+    data = load_yaml_file(path, BadRuleFile)
+    names = data.get("facts") if isinstance(data, Mapping) else None
+    if not isinstance(names, Mapping) or not all(isinstance(v, str) for v in names.values()):
+        raise BadRuleFile(f"{path}: expected a mapping 'facts' of fact id -> name")
+    tested = {
+        atom.fact
+        for rules in ruleset.rules.values()
+        for rule in rules
+        for atom in rule.condition.atoms
+    }
+    missing = sorted(tested - set(names))
+    if missing:
+        raise BadRuleFile(
+            f"{path}: facts: no name for {', '.join(missing)} (rule conditions test them)"
+        )
+    return dict(names)
 
 
 def _load_list(path: Path, key: str, model: type[Any]) -> list[Any]:

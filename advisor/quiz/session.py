@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from advisor.errors import AdvisorError
 from advisor.quiz.bank import Bank, Scenario
+from advisor.quiz.explain import why_wrong
 from advisor.quiz.progress import Progress
 from advisor.quiz.solve import Option, Solution, build_options, solve, why_not
 from advisor.ruleset.rules import RuleSet
@@ -66,7 +67,10 @@ class Explanation:
     warnings: list[str]
     refines: tuple[str, str] | None  # (id, title) of the guide rule the winning rule refines
     trap: str | None
-    why_not: list[str] = field(default_factory=list)
+    why_not: list[str] = field(default_factory=list)  # the wrong pick, in the story's terms
+    others: list[tuple[str, list[str]]] = field(default_factory=list)  # every other option
+    debug: list[str] = field(default_factory=list)  # the wrong pick in rule ids (--debug)
+    link: str = ""  # a public page on the story's topic
 
 
 @dataclass
@@ -147,11 +151,18 @@ def make_question(scenario: Scenario, bank: Bank, ruleset: RuleSet, seed: int) -
     return QuizQuestion(scenario, prompt, options, correct, solution)
 
 
-def explain(question: QuizQuestion, picked: Option | None, ruleset: RuleSet) -> Explanation:
+def explain(
+    question: QuizQuestion, picked: Option | None, ruleset: RuleSet, bank: Bank
+) -> Explanation:
     solution = question.solution
     rule = ruleset.by_id.get(str(solution.rule))
     refined = ruleset.by_id.get(rule.refines) if rule is not None and rule.refines else None
     wrong = picked is not None and picked.key != question.correct.key
+    others = [
+        (o.label, why_wrong(o, solution, ruleset, bank))
+        for o in question.options
+        if o.key != question.correct.key and not (picked is not None and o.key == picked.key)
+    ]
     return Explanation(
         answer_label=question.correct.label,
         because=solution.because,
@@ -161,7 +172,10 @@ def explain(question: QuizQuestion, picked: Option | None, ruleset: RuleSet) -> 
         warnings=solution.warnings,
         refines=(refined.id, refined.title) if refined else None,
         trap=question.scenario.trap,
-        why_not=why_not(picked, solution, ruleset) if wrong and picked is not None else [],
+        why_not=why_wrong(picked, solution, ruleset, bank) if wrong and picked is not None else [],
+        others=others,
+        debug=why_not(picked, solution, ruleset) if wrong and picked is not None else [],
+        link=question.scenario.source,
     )
 
 
@@ -175,6 +189,7 @@ def run_quiz(
     view: Any,
     progress: Progress,
     ruleset: RuleSet,
+    bank: Bank,
     exam: bool,
     time_limit: float | None,
     clock: Callable[[], float] = time.monotonic,
@@ -195,7 +210,7 @@ def run_quiz(
             timed_out = True
             break
         picked = question.option(key)
-        response = Response(question, picked, explain(question, picked, ruleset))
+        response = Response(question, picked, explain(question, picked, ruleset, bank))
         responses.append(response)
         if not exam:
             progress.record(question.scenario.id, response.is_correct)
@@ -204,7 +219,7 @@ def run_quiz(
     if timed_out:
         view.time_up()
     for question in questions[len(responses) :]:
-        responses.append(Response(question, None, explain(question, None, ruleset)))
+        responses.append(Response(question, None, explain(question, None, ruleset, bank)))
     result = QuizResult(responses, exam, timed_out)
     if exam:
         for response in responses:
@@ -258,6 +273,7 @@ def run_command(
         view=view,
         progress=progress,
         ruleset=ruleset,
+        bank=bank,
         exam=settings.exam,
         time_limit=time_limit,
     )

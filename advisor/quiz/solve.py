@@ -542,8 +542,33 @@ def unmet(tree: Any, facts: Mapping[str, Any]) -> list[str]:
     return [f"{describe_atom(atom)} (here {_value_text(facts.get(atom.fact))})"]
 
 
+def candidate_rules(
+    option: Option, solution: Solution, ruleset: RuleSet
+) -> tuple[list[Rule], set[str]]:
+    """The rules that would give `option`, closest to winning first, and the rules that matched."""
+    dimension = solution.scenario.dimension
+    winner = ruleset.by_id.get(str(solution.rule))
+    matched = {
+        c["rule"]
+        for step in solution.rec.trace
+        if step["decision"] == dimension
+        for c in step["considered"]
+        if c["matched"]
+    }
+    ids = set(option.rules)
+    if not ids and "choice" in option.values:
+        ids = {r.id for r in ruleset.rules[dimension] if r.choice == option.values["choice"]}
+    base = winner.priority if winner is not None else 0
+    rules = sorted(
+        (ruleset.by_id[i] for i in ids if i in ruleset.by_id),
+        key=lambda r: (r.id not in matched, abs(r.priority - base), r.id),
+    )
+    return rules, matched
+
+
 def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
-    """Why `option` is not the answer here: the rules that would give it, and what stops them."""
+    """Why `option` is not the answer here, for rule authors (--debug): the rules that would give
+    it, their ids and priorities, and the facts that stop them."""
     dimension = solution.scenario.dimension
     multi = ruleset.decision(dimension).kind == "multi"
     facts = facts_at(solution.rec, ruleset, dimension)

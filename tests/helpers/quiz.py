@@ -49,13 +49,17 @@ def keys_for(questions: list[QuizQuestion], right: list[bool]) -> str:
 
 
 def run_piped(
-    settings: QuizSettings, keys: str, progress_path: Path, width: int = 120
+    settings: QuizSettings,
+    keys: str,
+    progress_path: Path,
+    width: int = 120,
+    debug: bool = False,
 ) -> tuple[str, Progress]:
     """Run the quiz with keys piped into prompt_toolkit; return the printed text and progress."""
     ruleset = default_ruleset()
     bank = load_bank(rules_dir() / "scenarios", ruleset)
     out = io.StringIO()
-    view = QuizView(Console(file=out, width=width), Console(file=out, width=width))
+    view = QuizView(Console(file=out, width=width), Console(file=out, width=width), debug=debug)
     progress = Progress.load(progress_path)
     with create_pipe_input() as pipe:
         pipe.send_text(keys)

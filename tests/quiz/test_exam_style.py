@@ -85,3 +85,28 @@ def test_options_are_full_sentences(bank: Bank, ruleset: RuleSet) -> None:
         for label, _ in pairs:
             assert len(label.split()) >= 4, (dimension, label)
             assert label[0].isupper(), (dimension, label)
+
+
+def test_explanations_speak_the_story_not_the_engine(bank: Bank, ruleset: RuleSet) -> None:
+    """Why each option loses: no rule id, no priority, no answer id, and a value quoted only
+    where the story states it."""
+    from advisor.quiz.explain import why_wrong
+
+    rule_ids = set(ruleset.by_id)
+    fact_ids = {q.id for q in ruleset.questions.questions}
+    for scenario in bank.scenarios:
+        solution = solve(scenario, ruleset)
+        options, correct = build_options(solution, bank, ruleset, random.Random(0))
+        for option in options:
+            if option is correct:
+                continue
+            text = " ".join(why_wrong(option, solution, ruleset, bank))
+            assert text, (scenario.id, option.label)
+            words = set(re.findall(r"[A-Za-z_-]+", text))
+            assert not words & rule_ids, (scenario.id, text)
+            assert "priority" not in text, (scenario.id, text)
+            assert not {w for w in words if "_" in w} & fact_ids, (scenario.id, text)
+            for fact in set(fact_ids) - set(scenario.facts):
+                name = bank.fact_names.get(fact)
+                if name and f"{name}; here it is" in text:
+                    raise AssertionError(f"{scenario.id}: quotes unstated {fact}: {text}")
