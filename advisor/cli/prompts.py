@@ -11,6 +11,10 @@ from typing import Any
 INSTRUCTION = "(number keys or arrows, Enter to answer)"
 
 
+_DIGITS = "123456789"
+_NAV_KEYS = {"@flag": "f", "@back": "b", "@review": "r", "@submit": "s", "@next": "n"}
+
+
 class QuestionaryAsker:
     """Callable that asks a select question and returns the chosen key (None: time ran out)."""
 
@@ -21,18 +25,30 @@ class QuestionaryAsker:
         self.output = output
 
     def __call__(
-        self, message: str, choices: list[tuple[str, str]], deadline: float | None
+        self, message: Any, choices: list[tuple[str, str]], deadline: float | None
     ) -> str | None:
         import questionary
 
+        # Options take the digits; navigation entries (keys starting with '@') their letters.
+        # A long list (the exam's review screen) is walked with the arrow keys only.
+        shortcuts = len(choices) <= len(_DIGITS)
+        options = [key for _, key in choices if not key.startswith("@")]
         question = questionary.select(
             message,
             choices=[
-                questionary.Choice(title=label, value=key, shortcut_key=str(index))
-                for index, (label, key) in enumerate(choices, start=1)
+                questionary.Choice(
+                    title=label,
+                    value=key,
+                    shortcut_key=(
+                        (_NAV_KEYS.get(key) if key.startswith("@") else _DIGITS[options.index(key)])
+                        if shortcuts
+                        else None
+                    ),
+                )
+                for label, key in choices
             ],
-            use_shortcuts=True,
-            instruction=INSTRUCTION,
+            use_shortcuts=shortcuts,
+            instruction=INSTRUCTION if options else "(Enter to continue)",
             input=self.input,
             output=self.output,
         )
@@ -49,6 +65,7 @@ class QuestionaryAsker:
             loop = asyncio.get_running_loop()
             loop.call_at(loop.time() + max(0.0, deadline - _now()), expire)
 
+        app.refresh_interval = 1.0  # redraw every second: the prompt shows the time left
         return app.run(pre_run=arm)  # type: ignore[no-any-return]
 
 

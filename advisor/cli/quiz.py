@@ -10,7 +10,9 @@ from advisor.cli.options import HelpFormatter
 EPILOG = """\
 modes:
   advisor quiz                    practice: feedback and the rule's explanation after each answer
-  advisor quiz --exam             timed, no feedback until the end, then the full review
+  advisor quiz --exam             50 questions in 120 minutes, as the real exam: a live
+                                  countdown, flag for review, go back, review before
+                                  submitting; feedback only at the end
   advisor quiz --review           practise the scenarios you last answered wrong
   advisor quiz --stats            progress by topic
   advisor quiz --list --json      every scenario with its facts, the engine's answer and explanation
@@ -62,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_positive_int,
         default=None,
         metavar="N",
-        help="number of questions (default 10; --review: all missed)",
+        help="number of questions (default 10; --exam: 50; --review: all missed)",
     )
     parser.add_argument(
         "--seed",
@@ -81,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_positive_float,
         default=None,
         metavar="SECONDS",
-        help="exam time limit (default 120 seconds per question)",
+        help="exam time limit (default 144 seconds a question: 120 minutes for 50)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--review", action="store_true", help="practise the scenarios last missed")
@@ -108,6 +110,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     from advisor.quiz.progress import Progress
     from advisor.quiz.session import (
         DEFAULT_COUNT,
+        EXAM_COUNT,
         QuizSettings,
         list_items,
         run_command,
@@ -140,7 +143,9 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         else:
             view.stats(rows, progress.session)
         return 0
-    count = args.count or (len(bank.scenarios) if args.review else DEFAULT_COUNT)
+    count = args.count or (
+        len(bank.scenarios) if args.review else EXAM_COUNT if args.exam else DEFAULT_COUNT
+    )
     settings = QuizSettings(
         topics=tuple(topics),
         count=count,

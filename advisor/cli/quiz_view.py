@@ -25,6 +25,7 @@ class QuizView:
         from rich.console import Console
 
         self.debug = debug  # rule ids, priorities and the rule trace, for rule authors
+        self.topic_titles: dict[str, str] = {}  # topic id -> title, set by start()
         self.console = console or Console(highlight=False)
         self.err = err_console or Console(stderr=True, highlight=False)
 
@@ -44,14 +45,22 @@ class QuizView:
         self._print(self._esc(text))
 
     def start(
-        self, total: int, settings: QuizSettings, time_limit: float | None, topics: list[str]
+        self,
+        total: int,
+        settings: QuizSettings,
+        time_limit: float | None,
+        topics: list[str],
+        topic_titles: dict[str, str] | None = None,
     ) -> None:
         kind = "Exam" if settings.exam else ("Review" if settings.review else "Practice quiz")
+        self.topic_titles = topic_titles or {}
         about = f" on {', '.join(topics)}" if topics else ""
         self._print(f"[bold]{kind}[/bold]: {total} question{'s' * (total != 1)}{self._esc(about)}")
         if time_limit is not None:
             self._print(
                 f"Time limit {_clock(time_limit)}. No feedback until the end; then the full review."
+                " Flag (f) a question to come back to it, go back (b), or review all answers"
+                " (r) before you submit."
             )
         if settings.seed is not None:
             self._print(f"[dim]seed {settings.seed}: the same seed gives the same quiz[/dim]")
@@ -59,12 +68,30 @@ class QuizView:
     def question(
         self, index: int, total: int, question: QuizQuestion, time_left: float | None
     ) -> None:
+        """A practice question: its number, the topics it practises, and the story."""
         scenario = question.scenario
-        left = f" - [bold]{_clock(time_left)} left[/bold]" if time_left is not None else ""
         self._print()
-        about = self._esc(f"({scenario.dimension}; {', '.join(scenario.topics)})")
-        self._print(f"[bold cyan]Question {index} of {total}[/bold cyan]{left} [dim]{about}[/dim]")
+        about = self._esc(f"({', '.join(self.topic_titles.get(t, t) for t in scenario.topics)})")
+        self._print(f"[bold cyan]Question {index} of {total}[/bold cyan] [dim]{about}[/dim]")
         self._print(self._esc(scenario.story))
+
+    def exam_question(
+        self, index: int, total: int, question: QuizQuestion, flagged: bool, picked: Any
+    ) -> None:
+        """An exam question, as the real exam shows it: no topic, the flag, the answer so far."""
+        self._print()
+        marks = " [yellow](flagged for review)[/yellow]" if flagged else ""
+        self._print(f"[bold cyan]Question {index} of {total}[/bold cyan]{marks}")
+        self._print(self._esc(question.scenario.story))
+        if picked is not None:
+            self._print(f"[dim]Your answer so far: {self._esc(picked.label)}[/dim]")
+
+    def interrupted(self, right: int, answered: int, total: int) -> None:
+        self._print()
+        self._print(
+            f"Exam stopped: {answered} of {total} questions answered, {right} right."
+            " Those answers are saved; the questions not answered are not counted."
+        )
 
     def feedback(self, response: Response) -> None:
         if response.is_correct:

@@ -15,13 +15,15 @@ from typing import Any, Protocol
 
 from advisor.errors import AdvisorError
 from advisor.quiz.bank import Bank, Scenario
+from advisor.quiz.exam import run_exam
 from advisor.quiz.explain import why_wrong
 from advisor.quiz.progress import Progress
 from advisor.quiz.solve import Option, Solution, build_options, solve, why_not
 from advisor.ruleset.rules import RuleSet
 
 DEFAULT_COUNT = 10
-SECONDS_PER_QUESTION = 120  # the real exam allows about two minutes a question
+EXAM_COUNT = 50  # the real exam: 50 to 60 questions in 120 minutes
+SECONDS_PER_QUESTION = 144  # 50 questions in 120 minutes
 MASTERED_BOX = 4
 
 
@@ -194,38 +196,67 @@ def run_quiz(
     time_limit: float | None,
     clock: Callable[[], float] = time.monotonic,
 ) -> QuizResult:
-    """Ask every question. Practice mode explains after each answer and records it at once; exam
-    mode is timed, silent until the end, and records the whole exam when it is over."""
-    deadline = clock() + time_limit if exam and time_limit else None
+    """Ask every question. Practice mode explains after each answer, records it at once and
+    waits for Enter before the next question; exam mode (see exam.py) is timed, silent until the
+    end, and records the whole exam when it is submitted, or what was answered on Ctrl-C."""
+    if exam:
+        return _exam(questions, ask, view, progress, ruleset, bank, time_limit, clock)
     responses: list[Response] = []
-    timed_out = False
     for index, question in enumerate(questions):
-        left = deadline - clock() if deadline is not None else None
-        if left is not None and left <= 0:
-            timed_out = True
-            break
-        view.question(index + 1, len(questions), question, left)
-        key = ask(question.prompt, [(o.label, o.key) for o in question.options], deadline)
+        view.question(index + 1, len(questions), question, None)
+        key = ask(question.prompt, [(o.label, o.key) for o in question.options], None)
         if key is None:
-            timed_out = True
             break
         picked = question.option(key)
         response = Response(question, picked, explain(question, picked, ruleset, bank))
         responses.append(response)
-        if not exam:
-            progress.record(question.scenario.id, response.is_correct)
-            _save(progress, view)
-            view.feedback(response)
-    if timed_out:
-        view.time_up()
+        progress.record(question.scenario.id, response.is_correct)
+        _save(progress, view)
+        view.feedback(response)
+        if index + 1 < len(questions):
+            # A pause, so that the explanation stays on screen until the learner has read it.
+            ask(PAUSE_PROMPT, [(NEXT_LABEL, NEXT_KEY)], None)
     for question in questions[len(responses) :]:
         responses.append(Response(question, None, explain(question, None, ruleset, bank)))
-    result = QuizResult(responses, exam, timed_out)
-    if exam:
-        for response in responses:
+    return QuizResult(responses, exam=False)
+
+
+PAUSE_PROMPT = "Read the explanation, then press Enter"
+NEXT_LABEL = "Next question"
+NEXT_KEY = "@next"
+
+
+def _exam(
+    questions: list[QuizQuestion],
+    ask: Asker,
+    view: Any,
+    progress: Progress,
+    ruleset: RuleSet,
+    bank: Bank,
+    time_limit: float | None,
+    clock: Callable[[], float],
+) -> QuizResult:
+    deadline = clock() + (time_limit or SECONDS_PER_QUESTION * len(questions))
+    state = run_exam(questions, ask=ask, view=view, deadline=deadline, clock=clock)
+    responses = [
+        Response(q, state.picks.get(i), explain(q, state.picks.get(i), ruleset, bank))
+        for i, q in enumerate(questions)
+    ]
+    result = QuizResult(responses, exam=True, timed_out=state.timed_out)
+    if state.interrupted:
+        # Keep what was answered: those answers count; the questions not reached do not.
+        answered = [r for r in responses if r.picked is not None]
+        for response in answered:
             progress.record(response.question.scenario.id, response.is_correct)
         _save(progress, view)
-        view.review(responses)
+        view.interrupted(sum(r.is_correct for r in answered), len(answered), len(responses))
+        raise KeyboardInterrupt
+    if state.timed_out:
+        view.time_up()
+    for response in responses:
+        progress.record(response.question.scenario.id, response.is_correct)
+    _save(progress, view)
+    view.review(responses)
     return result
 
 
@@ -266,7 +297,13 @@ def run_command(
     time_limit = None
     if settings.exam:
         time_limit = settings.time_limit or SECONDS_PER_QUESTION * len(questions)
-    view.start(len(questions), settings, time_limit, [bank.topic_title(t) for t in settings.topics])
+    view.start(
+        len(questions),
+        settings,
+        time_limit,
+        [bank.topic_title(t) for t in settings.topics],
+        {t.id: t.title for t in bank.topics},
+    )
     result = run_quiz(
         questions,
         ask=ask,

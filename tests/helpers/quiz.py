@@ -36,16 +36,19 @@ def planned_questions(
     return [make_question(s, bank, ruleset, settings.seed) for s in scenarios]
 
 
-def keys_for(questions: list[QuizQuestion], right: list[bool]) -> str:
-    """The keystrokes that answer each question right (or with its first wrong option)."""
-    keys = ""
+def keys_for(questions: list[QuizQuestion], right: list[bool], exam: bool = False) -> str:
+    """The keystrokes that answer each question right (or with its first wrong option).
+
+    Practice mode pauses after each explanation but the last (Enter goes on); the exam ends on
+    its review screen, where Enter submits (the first entry)."""
+    answers = []
     for question, good in zip(questions, right, strict=True):
         keys_ = [o.key for o in question.options]
         target = (
             question.correct.key if good else next(k for k in keys_ if k != question.correct.key)
         )
-        keys += f"{keys_.index(target) + 1}\r"
-    return keys
+        answers.append(f"{keys_.index(target) + 1}\r")
+    return "".join(answers) + "\r" if exam else "\r".join(answers)
 
 
 def run_piped(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,11 +204,12 @@ def test_exam_gives_no_feedback_until_the_review(tmp_path: Path) -> None:
     settings = QuizSettings(count=3, seed=8, exam=True)
     questions = planned_questions(settings)
     text, progress = run_piped(
-        settings, keys_for(questions, [True, False, True]), tmp_path / "p.json"
+        settings, keys_for(questions, [True, False, True], exam=True), tmp_path / "p.json"
     )
-    asking, review = text.split("Review", 1)
-    assert "Time limit 6:00" in asking  # two minutes a question
-    assert "left" in asking
+    asking, review = text.split("\nReview\n", 1)
+    assert "Time limit 7:12" in asking  # 144 seconds a question: 50 in 120 minutes
+    # As in the real exam, the header names no topic.
+    assert re.findall(r"Question \d of 3.*", asking) == [f"Question {i} of 3" for i in (1, 2, 3)]
     assert "Right." not in asking and "Wrong." not in asking and "Why:" not in asking
     assert review.count("Why:") == 3
     assert "Your answer:" in review
@@ -219,7 +221,8 @@ def test_exam_time_limit_ends_the_exam(tmp_path: Path) -> None:
     settings = QuizSettings(count=3, seed=8, exam=True, time_limit=1.0)
     questions = planned_questions(settings)
     # Only the first question is answered; the second prompt waits until time runs out.
-    text, progress = run_piped(settings, keys_for(questions[:1], [True]), tmp_path / "p.json")
+    keys = keys_for(questions[:1], [True], exam=True)[:-1]  # no submit
+    text, progress = run_piped(settings, keys, tmp_path / "p.json")
     assert "Time is up" in text
     assert text.count("not answered") == 2
     assert "Score: 1/3 (33%)" in text
