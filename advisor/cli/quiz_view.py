@@ -156,7 +156,13 @@ class QuizView:
                 self._print(f"  Your answer: {self._esc(response.picked.label)}")
             self._explanation(response)
 
-    def score(self, result: QuizResult, by_topic: list[tuple[str, int, int]]) -> None:
+    def score(
+        self,
+        result: QuizResult,
+        by_topic: list[tuple[str, int, int]],
+        by_domain: list[tuple[str, int, int, int]] | None = None,
+        coverage: str = "",
+    ) -> None:
         from rich.table import Table
 
         self._print()
@@ -168,6 +174,21 @@ class QuizView:
         for title, right, asked in by_topic:
             table.add_row(self._esc(title), str(right), str(asked), _pct(right, asked))
         self.console.print(table)
+        if by_domain:
+            table = Table(title="By exam domain", title_justify="left")
+            for column in ("Exam domain", "Weight", "Right", "Asked", "Score"):
+                table.add_column(column, justify="left" if column == "Exam domain" else "right")
+            for title, weight, right, asked in by_domain:
+                table.add_row(
+                    self._esc(title),
+                    f"{weight}%",
+                    str(right),
+                    str(asked),
+                    _pct(right, asked) if asked else "not covered",
+                )
+            self.console.print(table)
+        if coverage:
+            self._print(f"[dim]{self._esc(coverage)}[/dim]")
 
     def stats(self, rows: list[dict[str, Any]], session: int) -> None:
         from rich.table import Table

@@ -40,6 +40,7 @@ TOPICS_FILE = "_topics.yaml"
 DIMENSIONS_FILE = "_dimensions.yaml"
 GUIDE_FILE = "_guide_scenarios.yaml"
 FACTS_FILE = "_facts.yaml"  # what each fact a rule tests is called in a learner's words
+DOMAINS_FILE = "_domains.yaml"  # the exam's official domains, their weights and our topics
 TIP_KEY = "tip"  # the key of a multi decision's expected answer: {tip: <id>}
 
 
@@ -49,6 +50,18 @@ class Topic(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     focus: str = ""
+
+
+class Domain(BaseModel):
+    """One of the exam's official domains: its weight in percent and the topics that touch it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    weight: int = Field(ge=0, le=100)
+    topics: list[str] = []
+    missing: str = ""  # what the exam asks in this domain that the bank does not
 
 
 class GuideScenario(BaseModel):
@@ -122,6 +135,7 @@ class Bank:
     guide_scenarios: list[GuideScenario]
     root: Path
     fact_names: dict[str, str] = field(default_factory=dict)
+    domains: list[Domain] = field(default_factory=list)
     by_id: dict[str, Scenario] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +185,14 @@ def load_bank(root: Path, ruleset: RuleSet) -> Bank:
             )
     topic_ids = {t.id for t in topics}
     guide_ids = {g.id for g in guide}
+    domains = _load_list(root / DOMAINS_FILE, "domains", Domain)
+    for domain in domains:
+        for topic in domain.topics:
+            if topic not in topic_ids:
+                raise BadRuleFile(
+                    f"{root / DOMAINS_FILE}: domains: {domain.id}: '{topic}' is not a topic of"
+                    f" {TOPICS_FILE} ({', '.join(sorted(topic_ids))})"
+                )
     scenarios = []
     for path in sorted(root.glob("*.yaml")):
         if path.name.startswith("_"):
@@ -191,6 +213,7 @@ def load_bank(root: Path, ruleset: RuleSet) -> Bank:
         guide,
         root,
         _load_fact_names(root / FACTS_FILE, ruleset),
+        domains,
     )
 
 

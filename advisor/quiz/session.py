@@ -100,6 +100,16 @@ class QuizResult:
     def total(self) -> int:
         return len(self.responses)
 
+    def by_domain(self, bank: Bank) -> list[tuple[str, int, int, int]]:
+        """(domain title, weight, right, asked) for every exam domain, asked or not."""
+        rows = []
+        for domain in bank.domains:
+            asked = [
+                r for r in self.responses if set(domain.topics) & set(r.question.scenario.topics)
+            ]
+            rows.append((domain.title, domain.weight, sum(r.is_correct for r in asked), len(asked)))
+        return rows
+
     def by_topic(self, bank: Bank) -> list[tuple[str, int, int]]:
         """(topic title, right, asked) for each topic the quiz touched, in the bank's order."""
         rows = []
@@ -314,8 +324,26 @@ def run_command(
         exam=settings.exam,
         time_limit=time_limit,
     )
-    view.score(result, result.by_topic(bank))
+    view.score(result, result.by_topic(bank), result.by_domain(bank), coverage_note(bank))
     return 0
+
+
+def coverage_note(bank: Bank) -> str:
+    """How much of the exam the bank practises, said plainly (from _domains.yaml)."""
+    touched = [d for d in bank.domains if d.topics]
+    untouched = [d for d in bank.domains if not d.topics]
+    share = sum(d.weight for d in touched)
+    parts = [
+        f"These questions practise training decisions: {len(touched)} of the exam's"
+        f" {len(bank.domains)} domains ({share}% of the exam by weight), each only in part."
+    ]
+    if untouched:
+        names = "; ".join(f"{d.title} ({d.weight}%)" for d in untouched)
+        parts.append(f"Not covered at all: {names}.")
+    partly = "; ".join(f"{d.title}: {d.missing}" for d in touched if d.missing)
+    if partly:
+        parts.append(f"Also not covered: {partly}.")
+    return " ".join(parts)
 
 
 def _no_asker() -> Asker:

@@ -110,3 +110,16 @@ def test_explanations_speak_the_story_not_the_engine(bank: Bank, ruleset: RuleSe
                 name = bank.fact_names.get(fact)
                 if name and f"{name}; here it is" in text:
                     raise AssertionError(f"{scenario.id}: quotes unstated {fact}: {text}")
+
+
+def test_score_report_maps_to_the_exam_domains_and_says_what_is_missing(bank: Bank) -> None:
+    from advisor.quiz.session import coverage_note
+
+    assert sum(d.weight for d in bank.domains) == 100
+    covered = {t for d in bank.domains for t in d.topics}
+    assert covered == set(bank.topic_ids)  # every topic counts towards some exam domain
+    note = coverage_note(bank)
+    untouched = [d for d in bank.domains if not d.topics]
+    assert untouched and all(d.title in note for d in untouched)
+    share = sum(d.weight for d in bank.domains if d.topics)
+    assert f"({share}% of the exam by weight)" in note
