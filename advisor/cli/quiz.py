@@ -93,6 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--json", action="store_true", help="with --list or --stats: print JSON")
     parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="plain text for pipes and screen readers: numbered answers read from stdin, no"
+        " colour or redrawing (the default when stdout is not a terminal)",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         help="for rule authors: show the deciding rule, its priority and why others lost",
@@ -130,9 +136,13 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         if args.json:
             print_json(items)
         else:
-            QuizView().scenario_list(items)
+            QuizView(plain=args.plain).scenario_list(items)
         return 0
-    view = QuizView(debug=args.debug)
+    import sys
+
+    # Plain output for pipes and screen readers: no colour, no box drawing, no redrawing.
+    plain = args.plain or not sys.stdout.isatty()
+    view = QuizView(debug=args.debug, plain=plain)
     progress = Progress.load()
     if progress.notice:
         view.warn(progress.notice)
@@ -155,20 +165,32 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
     )
     return run_command(
-        bank, ruleset, settings, view=view, progress=progress, make_asker=_terminal_asker
+        bank,
+        ruleset,
+        settings,
+        view=view,
+        progress=progress,
+        make_asker=lambda: _asker(args.plain),
     )
 
 
-def _terminal_asker() -> Any:
-    """questionary's prompt, once the quiz has questions to ask; stdin must be a terminal."""
+def _asker(plain: bool) -> Any:
+    """The prompt, made once the quiz has questions to ask: numbered lines with --plain, else
+    questionary's, which needs stdin to be a terminal."""
     import sys
 
-    from advisor.cli.prompts import QuestionaryAsker
     from advisor.errors import AdvisorError
+
+    if plain:
+        from advisor.cli.plain_asker import PlainAsker
+
+        return PlainAsker()
+    from advisor.cli.prompts import QuestionaryAsker
 
     if not sys.stdin.isatty():
         raise AdvisorError(
             "advisor quiz asks its questions in a terminal, and stdin is not one;"
+            " `advisor quiz --plain` reads numbered answers from stdin, and"
             " `advisor quiz --list --json` prints the scenarios without asking"
         )
     return QuestionaryAsker()

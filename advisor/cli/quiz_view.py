@@ -21,16 +21,37 @@ def _pct(right: int, total: int) -> str:
 class QuizView:
     """Prints the quiz: stories, feedback, reviews, scores and statistics."""
 
-    def __init__(self, console: Any = None, err_console: Any = None, debug: bool = False) -> None:
+    def __init__(
+        self,
+        console: Any = None,
+        err_console: Any = None,
+        debug: bool = False,
+        plain: bool = False,
+    ) -> None:
         from rich.console import Console
 
+        # Plain: no colour or styles, tables without box drawing (pipes, screen readers).
+        self.plain = plain
+        style = {"no_color": True, "emoji": False} if plain else {}
         self.debug = debug  # rule ids, priorities and the rule trace, for rule authors
         self.topic_titles: dict[str, str] = {}  # topic id -> title, set by start()
-        self.console = console or Console(highlight=False)
-        self.err = err_console or Console(stderr=True, highlight=False)
+        self.console = console or Console(highlight=False, **style)
+        self.err = err_console or Console(stderr=True, highlight=False, **style)
 
     def _print(self, text: str = "", **kwargs: Any) -> None:
+        if self.plain:
+            from rich.text import Text
+
+            self.console.print(Text.from_markup(text).plain, **kwargs)
+            return
         self.console.print(text, **kwargs)
+
+    def _table(self, **kwargs: Any) -> Any:
+        """A table that fits 80 columns: light borders, or none in plain mode."""
+        from rich import box
+        from rich.table import Table
+
+        return Table(box=None if self.plain else box.SIMPLE_HEAD, pad_edge=False, **kwargs)
 
     @staticmethod
     def _esc(text: Any) -> str:
@@ -163,19 +184,18 @@ class QuizView:
         by_domain: list[tuple[str, int, int, int]] | None = None,
         coverage: str = "",
     ) -> None:
-        from rich.table import Table
 
         self._print()
         score = f"Score: {result.score}/{result.total} ({_pct(result.score, result.total)})"
         self._print(f"[bold]{score}[/bold]")
-        table = Table(title="By topic", title_justify="left")
+        table = self._table(title="By topic", title_justify="left")
         for column in ("Topic", "Right", "Asked", "Score"):
             table.add_column(column, justify="left" if column == "Topic" else "right")
         for title, right, asked in by_topic:
             table.add_row(self._esc(title), str(right), str(asked), _pct(right, asked))
         self.console.print(table)
         if by_domain:
-            table = Table(title="By exam domain", title_justify="left")
+            table = self._table(title="By exam domain", title_justify="left")
             for column in ("Exam domain", "Weight", "Right", "Asked", "Score"):
                 table.add_column(column, justify="left" if column == "Exam domain" else "right")
             for title, weight, right, asked in by_domain:
@@ -191,29 +211,21 @@ class QuizView:
             self._print(f"[dim]{self._esc(coverage)}[/dim]")
 
     def stats(self, rows: list[dict[str, Any]], session: int) -> None:
-        from rich.table import Table
-
-        table = Table(title=f"Quiz progress ({session} quiz session{'s' * (session != 1)})")
-        columns = (
-            "Topic (--topic)",
-            "Scenarios",
-            "Seen",
-            "Answers",
-            "Accuracy",
-            "Missed",
-            "Mastered",
-            "Due",
+        table = self._table(
+            title=f"Quiz progress ({session} quiz session{'s' * (session != 1)})",
+            title_justify="left",
         )
+        columns = ("Topic (--topic)", "Qs", "Seen", "Right", "Missed", "Mastered", "Due")
         for column in columns:
-            table.add_column(column, justify="left" if column.startswith("Topic") else "right")
+            left = column.startswith("Topic")
+            table.add_column(column, justify="left" if left else "right", no_wrap=left)
         for row in rows:
             accuracy = "-" if row["accuracy"] is None else f"{round(100 * row['accuracy'])}%"
-            style = "bold" if row["topic"] is None else None
+            style = "bold" if row["topic"] is None and not self.plain else None
             table.add_row(
-                self._esc(row["topic"] or row["title"]),
+                self._esc(row["topic"] or "all topics"),
                 str(row["scenarios"]),
                 str(row["seen"]),
-                str(row["answers"]),
                 accuracy,
                 str(row["missed"]),
                 str(row["mastered"]),
@@ -222,25 +234,25 @@ class QuizView:
             )
         self.console.print(table)
         self._print(
-            "[dim]Missed: last answer wrong (practise with --review). Mastered: right three"
-            " times in a row. Due: scheduled for the next quiz.[/dim]"
+            "[dim]Qs: scenarios in the bank. Right: share of answers right. Missed: last answer"
+            " wrong (practise with --review). Mastered: right three times in a row. Due:"
+            " scheduled for the next quiz.[/dim]"
         )
 
     def scenario_list(self, items: list[dict[str, Any]]) -> None:
-        from rich.table import Table
-
-        table = Table(show_lines=False)
-        for column in ("id", "dimension", "topics", "engine answer", "rule"):
-            table.add_column(column, overflow="fold")
+        """One scenario per paragraph, so that it reads at any width (--json for tools)."""
         for item in items:
-            answer = ", ".join(f"{k}={v}" for k, v in item["answer"].items())
-            mark = "" if item["agrees"] else " [red](expected differs)[/red]"
-            table.add_row(
-                self._esc(item["id"]),
-                self._esc(item["dimension"]),
-                self._esc(", ".join(item["topics"])),
-                self._esc(answer) + mark,
-                self._esc(item["rule"]),
+            answer = ", ".join(
+                "+".join(map(str, v)) if isinstance(v, list) else str(v)
+                for v in item["answer"].values()
+                if v not in (None, [])
             )
-        self.console.print(table)
+            mark = "" if item["agrees"] else " [red](expected differs)[/red]"
+            self._print(
+                f"[bold]{self._esc(item['id'])}[/bold] [dim]({self._esc(item['dimension'])})[/dim]"
+            )
+            self._print(
+                f"  answer: {self._esc(answer)}{mark}; rule {self._esc(item['rule'])};"
+                f" topics: {self._esc(', '.join(item['topics']))}"
+            )
         self._print(f"{len(items)} scenarios")

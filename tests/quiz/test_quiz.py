@@ -296,3 +296,42 @@ def test_quiz_without_a_terminal_says_so(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--list --json" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- narrow terminals, pipes and screen readers --------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["--stats", "--list"])
+def test_stats_and_list_read_at_80_columns(tmp_path: Path, bank: Bank, mode: str) -> None:
+    env = {"COLUMNS": "80", "XDG_DATA_HOME": str(tmp_path)}
+    result = run_advisor("quiz", mode, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert not any(ch in result.stdout for ch in "…┃│━")  # nothing cut, no box drawing
+    if mode == "--stats":
+        assert all(any(line.startswith(t) for line in lines) for t in bank.topic_ids)
+    else:
+        assert all(f"{s.id} ({s.dimension})" in lines for s in bank.scenarios)
+
+
+def test_plain_mode_reads_numbered_answers_from_a_pipe(tmp_path: Path) -> None:
+    settings = QuizSettings(count=2, seed=1)
+    questions = planned_questions(settings)
+    numbers = [[o.key for o in q.options].index(q.correct.key) + 1 for q in questions]
+    stdin = f"{numbers[0]}\n\n{numbers[1]}\n"
+    result = run_advisor(
+        "quiz",
+        "--plain",
+        "--count",
+        "2",
+        "--seed",
+        "1",
+        env={"XDG_DATA_HOME": str(tmp_path)},
+        input=stdin,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Right.") == 2
+    assert "  1) " in result.stdout and "Enter a number" in result.stdout
+    assert "Score: 2/2 (100%)" in result.stdout
+    assert "\x1b[" not in result.stdout  # no colour or cursor codes
