@@ -32,11 +32,12 @@ class QuizView:
 
         # Plain: no colour or styles, tables without box drawing (pipes, screen readers).
         self.plain = plain
-        style = {"no_color": True, "emoji": False} if plain else {}
         self.debug = debug  # rule ids, priorities and the rule trace, for rule authors
         self.topic_titles: dict[str, str] = {}  # topic id -> title, set by start()
-        self.console = console or Console(highlight=False, **style)
-        self.err = err_console or Console(stderr=True, highlight=False, **style)
+        self.console = console or Console(highlight=False, no_color=plain, emoji=not plain)
+        self.err = err_console or Console(
+            stderr=True, highlight=False, no_color=plain, emoji=not plain
+        )
 
     def _print(self, text: str = "", **kwargs: Any) -> None:
         if self.plain:

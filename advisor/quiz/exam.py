@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.quiz.session import Asker, QuizQuestion
     from advisor.quiz.solve import Option
+
+# session.py builds the questions (QuizQuestion) and the asker and calls run_exam: typed loosely
+# here so that the package's modules import each other in one direction only.
+QuizQuestion = Any
+Asker = Callable[[Any, list[tuple[str, str]], float | None], str | None]
 
 FLAG = "@flag"
 BACK = "@back"
@@ -77,7 +81,7 @@ def run_exam(
                 return state
             if index is None:
                 key = ask(
-                    Countdown("Review your answers, then submit", deadline, clock),  # type: ignore[arg-type]
+                    Countdown("Review your answers, then submit", deadline, clock),
                     _review_choices(questions, state),
                     deadline,
                 )
@@ -97,7 +101,7 @@ def run_exam(
                 picked=state.picks.get(index),
             )
             key = ask(
-                Countdown(question.prompt, deadline, clock),  # type: ignore[arg-type]
+                Countdown(question.prompt, deadline, clock),
                 _question_choices(question, index, state),
                 deadline,
             )

@@ -284,12 +284,12 @@ def build_options(
     # plausible for this story, they come before answers one fact away.
     list_field = bank.dimensions[scenario.dimension].label_field
     for written in scenario.options:
-        found = [c for c in candidates.values() if option_id(c.values, list_field) == written]
-        if not found and ":" not in written:  # a detail is the engine's to compute
+        matches = [c for c in candidates.values() if option_id(c.values, list_field) == written]
+        if not matches and ":" not in written:  # a detail is the engine's to compute
             values = _written_values(written, keys, list_field)
             add(values, 3, None)
-            found = [c for c in candidates.values() if option_key(c.values) == option_key(values)]
-        for cand in found:
+            matches = [c for c in candidates.values() if option_key(c.values) == option_key(values)]
+        for cand in matches:
             cand.tier = 0
 
     # Most plausible first: a rule that matched; the same choice with another detail; then answers
