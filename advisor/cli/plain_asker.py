@@ -27,7 +27,11 @@ class PlainAsker:
         self.clock = clock
 
     def __call__(
-        self, message: Any, choices: list[tuple[str, str]], deadline: float | None
+        self,
+        message: Any,
+        choices: list[tuple[str, str]],
+        deadline: float | None,
+        multi: bool = False,
     ) -> str | None:
         keys: dict[str, str] = {}
         lines = [str(message)]
@@ -41,6 +45,8 @@ class PlainAsker:
             keys[mark] = key
             lines.append(f"  {mark}) {label}")
         hint = "Enter a number" if number else "Press Enter"
+        if multi:
+            hint = "Enter the numbers of every answer, separated by spaces"
         if len(keys) > number:
             hint += " or a letter"
         while True:
@@ -52,6 +58,9 @@ class PlainAsker:
             if deadline is not None and self.clock() >= deadline:
                 return None
             text = line.strip().lower()
+            marks = text.replace(",", " ").split()
+            if multi and marks and all(mark in keys for mark in marks):
+                return "\n".join(keys[mark] for mark in marks)
             if not text and len(keys) == 1:
                 return next(iter(keys.values()))
             if not text and number == 0 and keys:

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 # session.py builds the questions (QuizQuestion) and the asker and calls run_exam: typed loosely
 # here so that the package's modules import each other in one direction only.
 QuizQuestion = Any
-Asker = Callable[[Any, list[tuple[str, str]], float | None], str | None]
+Asker = Any  # session.Asker: (message, choices, deadline, multi=False) -> key or None
 
 FLAG = "@flag"
 BACK = "@back"
 REVIEW = "@review"
 SUBMIT = "@submit"
+SEPARATOR = "\n"  # joins the options ticked in a multiple-select answer (as solve.SEPARATOR)
 GOTO = "@q"  # followed by the question's number, on the review screen
 _STORY_PREVIEW = 48  # characters of a story on the review screen
 
@@ -100,11 +101,15 @@ def run_exam(
                 flagged=index in state.flags,
                 picked=state.picks.get(index),
             )
-            key = ask(
-                Countdown(question.prompt, deadline, clock),
-                _question_choices(question, index, state),
-                deadline,
-            )
+            prompt = Countdown(question.prompt, deadline, clock)
+            choices = _question_choices(question, index, state)
+            if question.multi:
+                # Tick the techniques, or tick one navigation entry alone.
+                key = ask(prompt, choices, deadline, multi=True)
+                ticked = key.split(SEPARATOR) if key else []
+                key = next((k for k in ticked if k.startswith("@")), key)
+            else:
+                key = ask(prompt, choices, deadline)
             if key is None:
                 state.timed_out = True
                 return state
@@ -126,9 +131,12 @@ def _question_choices(
     question: QuizQuestion, index: int, state: ExamState
 ) -> list[tuple[str, str]]:
     picked = state.picks.get(index)
+    chosen = {picked.key} if picked is not None else set()
+    if picked is not None and question.multi:
+        steps = set(picked.values.get(question.list_field) or [])
+        chosen = {o.key for o in question.options if o.values.get("choice") in steps}
     choices = [
-        (("(your answer) " if picked is not None and o.key == picked.key else "") + o.label, o.key)
-        for o in question.options
+        (("(your answer) " if o.key in chosen else "") + o.label, o.key) for o in question.options
     ]
     flag = "Remove the review flag" if index in state.flags else "Flag this question for review"
     choices.append((flag, FLAG))

@@ -18,7 +18,16 @@ from advisor.quiz.bank import Bank, Scenario
 from advisor.quiz.exam import run_exam
 from advisor.quiz.explain import why_wrong
 from advisor.quiz.progress import Progress
-from advisor.quiz.solve import Option, Solution, build_options, solve, why_not
+from advisor.quiz.solve import (
+    SEPARATOR,
+    Option,
+    Solution,
+    build_options,
+    combined_pick,
+    select_options,
+    solve,
+    why_not,
+)
 from advisor.ruleset.rules import RuleSet
 
 DEFAULT_COUNT = 10
@@ -31,7 +40,11 @@ class Asker(Protocol):
     """Asks one multiple-choice question; returns the chosen key, or None when time ran out."""
 
     def __call__(
-        self, message: str, choices: list[tuple[str, str]], deadline: float | None
+        self,
+        message: str,
+        choices: list[tuple[str, str]],
+        deadline: float | None,
+        multi: bool = False,
     ) -> str | None: ...
 
 
@@ -52,8 +65,13 @@ class QuizQuestion:
     options: list[Option]
     correct: Option
     solution: Solution
+    multi: bool = False  # multiple select: tick every step of the answer
+    list_field: str = ""  # the output field listing the steps (multiple select)
 
     def option(self, key: str) -> Option:
+        """The option picked; for multiple select, `key` joins the keys of the options ticked."""
+        if self.multi:
+            return combined_pick(key.split(SEPARATOR), self.options, self.correct, self.list_field)
         return next(o for o in self.options if o.key == key)
 
 
@@ -158,8 +176,15 @@ def make_question(scenario: Scenario, bank: Bank, ruleset: RuleSet, seed: int) -
     solution = solve(scenario, ruleset)
     # A string seed hashes the same in every process, so options are stable for a seed.
     rng = random.Random(f"{seed}:{scenario.id}")
-    options, correct = build_options(solution, bank, ruleset, rng)
     prompt = scenario.question or bank.dimensions[scenario.dimension].question
+    select = select_options(solution, bank, ruleset, rng)
+    if select is not None:
+        options, correct = select
+        steps = len(correct.values.get(bank.dimensions[scenario.dimension].label_field or "", []))
+        prompt = f"{prompt} (Choose {steps}.)"
+        list_field = bank.dimensions[scenario.dimension].label_field or ""
+        return QuizQuestion(scenario, prompt, options, correct, solution, True, list_field)
+    options, correct = build_options(solution, bank, ruleset, rng)
     return QuizQuestion(scenario, prompt, options, correct, solution)
 
 
@@ -170,11 +195,20 @@ def explain(
     rule = ruleset.by_id.get(str(solution.rule))
     refined = ruleset.by_id.get(rule.refines) if rule is not None and rule.refines else None
     wrong = picked is not None and picked.key != question.correct.key
-    others = [
-        (o.label, why_wrong(o, solution, ruleset, bank))
-        for o in question.options
-        if o.key != question.correct.key and not (picked is not None and o.key == picked.key)
-    ]
+    if question.multi:
+        # Multiple select: the techniques that are not part of the answer.
+        steps = set(question.correct.values.get(question.list_field) or [])
+        others = [
+            (o.label, why_wrong(o, solution, ruleset, bank))
+            for o in question.options
+            if o.values["choice"] not in steps
+        ]
+    else:
+        others = [
+            (o.label, why_wrong(o, solution, ruleset, bank))
+            for o in question.options
+            if o.key != question.correct.key and not (picked is not None and o.key == picked.key)
+        ]
     return Explanation(
         answer_label=question.correct.label,
         because=solution.because,
@@ -214,7 +248,10 @@ def run_quiz(
     responses: list[Response] = []
     for index, question in enumerate(questions):
         view.question(index + 1, len(questions), question, None)
-        key = ask(question.prompt, [(o.label, o.key) for o in question.options], None)
+        choices = [(o.label, o.key) for o in question.options]
+        key = ask(question.prompt, choices, None, multi=True) if question.multi else None
+        if not question.multi:
+            key = ask(question.prompt, choices, None)
         if key is None:
             break
         picked = question.option(key)

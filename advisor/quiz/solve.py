@@ -613,3 +613,57 @@ def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
     if not lines:
         lines.append("No rule recommends it for these facts.")
     return lines
+
+
+# --- multiple select -----------------------------------------------------------------------------
+
+# Choices that are not a technique one can tick (they stand for no step, several, or none apply).
+_NOT_A_STEP = {"none", COMBINED, NOT_APPLICABLE}
+SEPARATOR = "\n"  # joins the keys of the options ticked in a multiple-select answer
+
+
+def select_options(
+    solution: Solution, bank: Bank, ruleset: RuleSet, rng: random.Random, limit: int = MAX_OPTIONS
+) -> tuple[list[Option], Option] | None:
+    """A multiple-select question when the engine's answer is a set of steps (two or more):
+    one option per technique, the answer's steps and others; None otherwise."""
+    dimension = solution.scenario.dimension
+    list_field = bank.dimensions[dimension].label_field
+    output = decision_output(solution.rec, dimension)
+    steps = output.get(list_field) if list_field and isinstance(output, Mapping) else None
+    if not isinstance(steps, list) or len(steps) < 2:
+        return None
+    keys = _option_keys(solution, bank, ruleset)
+    correct_values = project(output, keys)
+    correct = Option(
+        correct_values,
+        option_label(correct_values, dimension, bank, ruleset, solution.scenario),
+        (str(solution.rule),),
+    )
+    others = [
+        c for c in ruleset.decision(dimension).choices if c not in _NOT_A_STEP and c not in steps
+    ]
+    # Techniques this story's own options name come first: they were written to tempt.
+    written = {part for key in solution.scenario.options for part in key.split("+")}
+    others.sort(key=lambda c: (c not in written, c))
+    picks = [*steps, *others[: max(1, limit - len(steps))]]
+    options = [
+        Option({"choice": step}, bank.dimensions[dimension].labels.get(step, step))
+        for step in picks
+    ]
+    rng.shuffle(options)
+    return options, correct
+
+
+def combined_pick(
+    keys: list[str], options: list[Option], correct: Option, list_field: str
+) -> Option:
+    """The option a multiple-select answer stands for: the ticked steps, in the engine's order
+    when they are the engine's set (so that the answer compares equal), else as ticked."""
+    ticked = [o.values["choice"] for o in options if o.key in keys]
+    steps = list(correct.values.get(list_field) or [])
+    if set(ticked) == set(steps):
+        return correct
+    values = {**correct.values, "choice": COMBINED, list_field: ticked}
+    names = " and ".join(o.label for o in options if o.key in keys) or "nothing"
+    return Option(values, f"Ticked: {names}")

@@ -43,6 +43,15 @@ def keys_for(questions: list[QuizQuestion], right: list[bool], exam: bool = Fals
     its review screen, where Enter submits (the first entry)."""
     answers = []
     for question, good in zip(questions, right, strict=True):
+        if question.multi:
+            # A checkbox: Space ticks the option under the cursor, the down arrow moves on.
+            steps = set(question.correct.values.get(question.list_field) or [])
+            ticks = "".join(
+                (" " if good and o.values["choice"] in steps else "") + "\x1b[B"
+                for o in question.options
+            )
+            answers.append(ticks + "\r")
+            continue
         keys_ = [o.key for o in question.options]
         target = (
             question.correct.key if good else next(k for k in keys_ if k != question.correct.key)

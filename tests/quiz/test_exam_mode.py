@@ -28,7 +28,13 @@ class Script:
         self.prompts: list[str] = []
         self.choices: list[list[tuple[str, str]]] = []
 
-    def __call__(self, message: Any, choices: list[tuple[str, str]], deadline: float | None) -> Any:
+    def __call__(
+        self,
+        message: Any,
+        choices: list[tuple[str, str]],
+        deadline: float | None,
+        multi: bool = False,
+    ) -> Any:
         self.prompts.append(str(message))
         self.choices.append(choices)
         step = self.steps.pop(0)
@@ -94,3 +100,46 @@ def test_practice_pauses_after_each_explanation(tmp_path: Path) -> None:
     text, _ = _run(settings, script, tmp_path / "p.json")
     assert script.choices[1] == [("Next question", "@next")]
     assert text.index("Right.") < text.index("Question 2 of 2")
+
+
+def test_a_set_of_steps_is_asked_as_multiple_select(tmp_path: Path) -> None:
+    """Where the engine's answer is several compression steps, the learner ticks each one; the
+    set ticked must be the engine's set, in any order."""
+    from advisor.quiz.session import make_question
+    from advisor.quiz.solve import SEPARATOR, decision_output
+
+    ruleset = default_ruleset()
+    bank = load_bank(rules_dir() / "scenarios", ruleset)
+    multi = [make_question(s, bank, ruleset, 0) for s in bank.scenarios]
+    multi = [q for q in multi if q.multi]
+    assert len(multi) >= 4
+    for question in multi:
+        steps = decision_output(question.solution.rec, question.scenario.dimension)["steps"]
+        assert len(steps) >= 2 and f"(Choose {len(steps)}.)" in question.prompt
+        by_step = {o.values["choice"]: o.key for o in question.options}
+        assert set(steps) < set(by_step)  # at least one technique that is not in the answer
+        right = SEPARATOR.join(by_step[s] for s in reversed(steps))
+        assert question.option(right).key == question.correct.key
+        short = SEPARATOR.join(by_step[s] for s in steps[:-1])
+        assert question.option(short).key != question.correct.key
+    # In a run: ticking the steps scores; the feedback explains the techniques left out.
+    scenario = next(q.scenario for q in multi)
+    question = make_question(scenario, bank, ruleset, 0)
+    steps = question.correct.values["steps"]
+    keys = SEPARATOR.join(o.key for o in question.options if o.values["choice"] in steps)
+    view_out = io.StringIO()
+    view = QuizView(Console(file=view_out, width=100), Console(file=view_out, width=100))
+    from advisor.quiz.session import run_quiz
+
+    result = run_quiz(
+        [question],
+        ask=Script([keys]),
+        view=view,
+        progress=Progress.load(tmp_path / "p.json"),
+        ruleset=ruleset,
+        bank=bank,
+        exam=False,
+        time_limit=None,
+    )
+    assert result.score == 1 and "Right." in view_out.getvalue()
+    assert "The other options:" in view_out.getvalue()
