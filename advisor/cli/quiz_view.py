@@ -73,6 +73,7 @@ class QuizView:
         time_limit: float | None,
         topics: list[str],
         topic_titles: dict[str, str] | None = None,
+        banner: str = "",
     ) -> None:
         kind = "Exam" if settings.exam else ("Review" if settings.review else "Practice quiz")
         self.topic_titles = topic_titles or {}
@@ -84,6 +85,8 @@ class QuizView:
                 " Flag (f) a question to come back to it, go back (b), or review all answers"
                 " (r) before you submit."
             )
+        if banner:
+            self._print(f"[dim]{self._esc(banner)}[/dim]")
         if settings.seed is not None:
             self._print(f"[dim]seed {settings.seed}: the same seed gives the same quiz[/dim]")
 

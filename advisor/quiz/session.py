@@ -350,6 +350,7 @@ def run_command(
         time_limit,
         [bank.topic_title(t) for t in settings.topics],
         {t.id: t.title for t in bank.topics},
+        coverage_banner(bank),
     )
     result = run_quiz(
         questions,
@@ -363,6 +364,16 @@ def run_command(
     )
     view.score(result, result.by_topic(bank), result.by_domain(bank), coverage_note(bank))
     return 0
+
+
+def coverage_banner(bank: Bank) -> str:
+    """One line for the start of a quiz: what part of the exam these questions practise."""
+    touched = [d for d in bank.domains if d.topics]
+    share = sum(d.weight for d in touched)
+    return (
+        f"Training decisions only: {len(touched)} of the exam's {len(bank.domains)} domains"
+        f" ({share}% of its weight), each in part; the score report says what is left out."
+    )
 
 
 def coverage_note(bank: Bank) -> str:

@@ -168,6 +168,7 @@ def test_practice_run_all_right(tmp_path: Path) -> None:
     text, progress = run_piped(settings, keys_for(questions, [True] * 3), tmp_path / "p.json")
     assert text.count("Right.") == 3 and "Wrong." not in text
     assert "Score: 3/3 (100%)" in text
+    assert "Training decisions only: 4 of the exam's 6 domains (65% of its weight)" in text
     assert "By topic" in text and "By exam domain" in text
     assert "Not covered at all: Automating and orchestrating ML pipelines (22%)" in text
     for question in questions:
