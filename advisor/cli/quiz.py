@@ -10,7 +10,9 @@ from advisor.cli.options import HelpFormatter
 EPILOG = """\
 modes:
   advisor quiz                    practice: feedback and the rule's explanation after each answer
-  advisor quiz --exam             timed, no feedback until the end, then the full review
+  advisor quiz --exam             50 questions in 120 minutes, as the real exam: a live
+                                  countdown, flag for review, go back, review before
+                                  submitting; feedback only at the end
   advisor quiz --review           practise the scenarios you last answered wrong
   advisor quiz --stats            progress by topic
   advisor quiz --list --json      every scenario with its facts, the engine's answer and explanation
@@ -62,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_positive_int,
         default=None,
         metavar="N",
-        help="number of questions (default 10; --review: all missed)",
+        help="number of questions (default 10; --exam: 50; --review: all missed)",
     )
     parser.add_argument(
         "--seed",
@@ -81,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_positive_float,
         default=None,
         metavar="SECONDS",
-        help="exam time limit (default 120 seconds per question)",
+        help="exam time limit (default 144 seconds a question: 120 minutes for 50)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--review", action="store_true", help="practise the scenarios last missed")
@@ -90,6 +92,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--list", action="store_true", help="list the scenarios with the engine's answers"
     )
     parser.add_argument("--json", action="store_true", help="with --list or --stats: print JSON")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="plain text for pipes and screen readers: numbered answers read from stdin, no"
+        " colour or redrawing (the default when stdout is not a terminal)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="for rule authors: show the deciding rule, its priority and why others lost",
+    )
     parser.set_defaults(handler=cmd_quiz, quiz_parser=parser)
 
 
@@ -103,6 +116,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     from advisor.quiz.progress import Progress
     from advisor.quiz.session import (
         DEFAULT_COUNT,
+        EXAM_COUNT,
         QuizSettings,
         list_items,
         run_command,
@@ -122,9 +136,13 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         if args.json:
             print_json(items)
         else:
-            QuizView().scenario_list(items)
+            QuizView(plain=args.plain).scenario_list(items)
         return 0
-    view = QuizView()
+    import sys
+
+    # Plain output for pipes and screen readers: no colour, no box drawing, no redrawing.
+    plain = args.plain or not sys.stdout.isatty()
+    view = QuizView(debug=args.debug, plain=plain)
     progress = Progress.load()
     if progress.notice:
         view.warn(progress.notice)
@@ -135,7 +153,9 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         else:
             view.stats(rows, progress.session)
         return 0
-    count = args.count or (len(bank.scenarios) if args.review else DEFAULT_COUNT)
+    count = args.count or (
+        len(bank.scenarios) if args.review else EXAM_COUNT if args.exam else DEFAULT_COUNT
+    )
     settings = QuizSettings(
         topics=tuple(topics),
         count=count,
@@ -145,20 +165,32 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
     )
     return run_command(
-        bank, ruleset, settings, view=view, progress=progress, make_asker=_terminal_asker
+        bank,
+        ruleset,
+        settings,
+        view=view,
+        progress=progress,
+        make_asker=lambda: _asker(args.plain),
     )
 
 
-def _terminal_asker() -> Any:
-    """questionary's prompt, once the quiz has questions to ask; stdin must be a terminal."""
+def _asker(plain: bool) -> Any:
+    """The prompt, made once the quiz has questions to ask: numbered lines with --plain, else
+    questionary's, which needs stdin to be a terminal."""
     import sys
 
-    from advisor.cli.prompts import QuestionaryAsker
     from advisor.errors import AdvisorError
+
+    if plain:
+        from advisor.cli.plain_asker import PlainAsker
+
+        return PlainAsker()
+    from advisor.cli.prompts import QuestionaryAsker
 
     if not sys.stdin.isatty():
         raise AdvisorError(
             "advisor quiz asks its questions in a terminal, and stdin is not one;"
+            " `advisor quiz --plain` reads numbered answers from stdin, and"
             " `advisor quiz --list --json` prints the scenarios without asking"
         )
     return QuestionaryAsker()

@@ -10,7 +10,12 @@ A scenario holds facts and the answer it expects; the answer the quiz uses comes
     guide_scenarios: [exam-2]          # optional: ids from _guide_scenarios.yaml
     question: ...                      # optional: overrides the dimension's question
     trap: ...                          # optional: what a naive reading of the guide suggests
-    story: ...                         # the exam-style story
+    story: ...                         # the exam-style story (50 to 120 words)
+    source: https://...                # a public page a learner can open to read more
+    options:                           # optional: how this story words its options, by option id
+      tpu: Train on a Cloud TPU v3-8 with TPUStrategy ...   # (a choice, steps joined by "+", or a
+                                                            # tip id); the engine decides which
+                                                            # is right, the others are distractors
     facts: {task: text_classification, framework: tensorflow, ...}   # answer ids, validated
     expected: tpu                      # the choice, or {choice: automl, <field>: value, ...};
                                        # tips: the tip id. Null means the field is absent.
@@ -34,6 +39,8 @@ from advisor.ruleset.yamlio import load_yaml_file
 TOPICS_FILE = "_topics.yaml"
 DIMENSIONS_FILE = "_dimensions.yaml"
 GUIDE_FILE = "_guide_scenarios.yaml"
+FACTS_FILE = "_facts.yaml"  # what each fact a rule tests is called in a learner's words
+DOMAINS_FILE = "_domains.yaml"  # the exam's official domains, their weights and our topics
 TIP_KEY = "tip"  # the key of a multi decision's expected answer: {tip: <id>}
 
 
@@ -43,6 +50,18 @@ class Topic(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     focus: str = ""
+
+
+class Domain(BaseModel):
+    """One of the exam's official domains: its weight in percent and the topics that touch it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    weight: int = Field(ge=0, le=100)
+    topics: list[str] = []
+    missing: str = ""  # what the exam asks in this domain that the bank does not
 
 
 class GuideScenario(BaseModel):
@@ -79,6 +98,8 @@ class _ScenarioFile(BaseModel):
     story: str = Field(min_length=20)
     facts: dict[str, Any]
     expected: str | dict[str, Any]
+    source: str = Field(pattern=r"^https://[a-z0-9.-]+\.[a-z]+/\S*$")
+    options: dict[str, str] = {}
     question: str | None = None
     trap: str | None = None  # what a naive reading of the guide suggests
     guide_scenarios: list[str] = []
@@ -99,6 +120,8 @@ class Scenario:
     trap: str | None
     guide_scenarios: tuple[str, ...]
     path: Path
+    source: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # option id -> this story's wording
 
 
 @dataclass
@@ -111,6 +134,8 @@ class Bank:
     field_formats: dict[str, str]
     guide_scenarios: list[GuideScenario]
     root: Path
+    fact_names: dict[str, str] = field(default_factory=dict)
+    domains: list[Domain] = field(default_factory=list)
     by_id: dict[str, Scenario] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +185,14 @@ def load_bank(root: Path, ruleset: RuleSet) -> Bank:
             )
     topic_ids = {t.id for t in topics}
     guide_ids = {g.id for g in guide}
+    domains = _load_list(root / DOMAINS_FILE, "domains", Domain)
+    for domain in domains:
+        for topic in domain.topics:
+            if topic not in topic_ids:
+                raise BadRuleFile(
+                    f"{root / DOMAINS_FILE}: domains: {domain.id}: '{topic}' is not a topic of"
+                    f" {TOPICS_FILE} ({', '.join(sorted(topic_ids))})"
+                )
     scenarios = []
     for path in sorted(root.glob("*.yaml")):
         if path.name.startswith("_"):
@@ -172,7 +205,36 @@ def load_bank(root: Path, ruleset: RuleSet) -> Bank:
                 f"{scenario.path}: id '{scenario.id}' already used by {seen[scenario.id]}"
             )
         seen[scenario.id] = scenario.path
-    return Bank(scenarios, topics, dict(dims.dimensions), dict(dims.fields), guide, root)
+    return Bank(
+        scenarios,
+        topics,
+        dict(dims.dimensions),
+        dict(dims.fields),
+        guide,
+        root,
+        _load_fact_names(root / FACTS_FILE, ruleset),
+        domains,
+    )
+
+
+def _load_fact_names(path: Path, ruleset: RuleSet) -> dict[str, str]:
+    """Fact id -> a learner's name for it; every fact a rule condition tests must have one."""
+    data = load_yaml_file(path, BadRuleFile)
+    names = data.get("facts") if isinstance(data, Mapping) else None
+    if not isinstance(names, Mapping) or not all(isinstance(v, str) for v in names.values()):
+        raise BadRuleFile(f"{path}: expected a mapping 'facts' of fact id -> name")
+    tested = {
+        atom.fact
+        for rules in ruleset.rules.values()
+        for rule in rules
+        for atom in rule.condition.atoms
+    }
+    missing = sorted(tested - set(names))
+    if missing:
+        raise BadRuleFile(
+            f"{path}: facts: no name for {', '.join(missing)} (rule conditions test them)"
+        )
+    return dict(names)
 
 
 def _load_list(path: Path, key: str, model: type[Any]) -> list[Any]:
@@ -227,6 +289,7 @@ def _load_scenario(
     except BadAnswers as exc:
         raise BadRuleFile(str(exc)) from None
     expected = _normalize_expected(raw.expected, raw.dimension, ruleset, where)
+    _check_option_ids(raw.options, raw.dimension, ruleset, where)
     return Scenario(
         id=raw.id,
         dimension=raw.dimension,
@@ -239,7 +302,29 @@ def _load_scenario(
         trap=" ".join(raw.trap.split()) if raw.trap else None,
         guide_scenarios=tuple(raw.guide_scenarios),
         path=path,
+        source=raw.source,
+        options={key: " ".join(text.split()) for key, text in raw.options.items()},
     )
+
+
+def _check_option_ids(
+    options: Mapping[str, str], dimension: str, ruleset: RuleSet, where: str
+) -> None:
+    """An option id is a choice of the dimension, steps joined by '+', or (tips) a tip id."""
+    decision = ruleset.decision(dimension)
+    if decision.kind == "multi":
+        allowed = {str(rule.then.get(TIP_KEY)) for rule in ruleset.rules[dimension]}
+    else:
+        allowed = set(decision.choices)
+    for key in options:
+        parts = key.split(":")[0].split("+")
+        if not all(part in allowed for part in parts) or (
+            decision.kind == "multi" and len(parts) > 1
+        ):
+            raise BadRuleFile(
+                f"{where}: options: '{key}' is not an option id (one of"
+                f" {', '.join(sorted(allowed))}, or steps joined by '+'; ':value' adds a detail)"
+            )
 
 
 def _normalize_expected(

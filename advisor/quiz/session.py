@@ -15,12 +15,24 @@ from typing import Any, Protocol
 
 from advisor.errors import AdvisorError
 from advisor.quiz.bank import Bank, Scenario
+from advisor.quiz.exam import run_exam
+from advisor.quiz.explain import why_wrong
 from advisor.quiz.progress import Progress
-from advisor.quiz.solve import Option, Solution, build_options, solve, why_not
+from advisor.quiz.solve import (
+    SEPARATOR,
+    Option,
+    Solution,
+    build_options,
+    combined_pick,
+    select_options,
+    solve,
+    why_not,
+)
 from advisor.ruleset.rules import RuleSet
 
 DEFAULT_COUNT = 10
-SECONDS_PER_QUESTION = 120  # the real exam allows about two minutes a question
+EXAM_COUNT = 50  # the real exam: 50 to 60 questions in 120 minutes
+SECONDS_PER_QUESTION = 144  # 50 questions in 120 minutes
 MASTERED_BOX = 4
 
 
@@ -28,7 +40,11 @@ class Asker(Protocol):
     """Asks one multiple-choice question; returns the chosen key, or None when time ran out."""
 
     def __call__(
-        self, message: str, choices: list[tuple[str, str]], deadline: float | None
+        self,
+        message: str,
+        choices: list[tuple[str, str]],
+        deadline: float | None,
+        multi: bool = False,
     ) -> str | None: ...
 
 
@@ -49,8 +65,13 @@ class QuizQuestion:
     options: list[Option]
     correct: Option
     solution: Solution
+    multi: bool = False  # multiple select: tick every step of the answer
+    list_field: str = ""  # the output field listing the steps (multiple select)
 
     def option(self, key: str) -> Option:
+        """The option picked; for multiple select, `key` joins the keys of the options ticked."""
+        if self.multi:
+            return combined_pick(key.split(SEPARATOR), self.options, self.correct, self.list_field)
         return next(o for o in self.options if o.key == key)
 
 
@@ -66,7 +87,10 @@ class Explanation:
     warnings: list[str]
     refines: tuple[str, str] | None  # (id, title) of the guide rule the winning rule refines
     trap: str | None
-    why_not: list[str] = field(default_factory=list)
+    why_not: list[str] = field(default_factory=list)  # the wrong pick, in the story's terms
+    others: list[tuple[str, list[str]]] = field(default_factory=list)  # every other option
+    debug: list[str] = field(default_factory=list)  # the wrong pick in rule ids (--debug)
+    link: str = ""  # a public page on the story's topic
 
 
 @dataclass
@@ -93,6 +117,16 @@ class QuizResult:
     @property
     def total(self) -> int:
         return len(self.responses)
+
+    def by_domain(self, bank: Bank) -> list[tuple[str, int, int, int]]:
+        """(domain title, weight, right, asked) for every exam domain, asked or not."""
+        rows = []
+        for domain in bank.domains:
+            asked = [
+                r for r in self.responses if set(domain.topics) & set(r.question.scenario.topics)
+            ]
+            rows.append((domain.title, domain.weight, sum(r.is_correct for r in asked), len(asked)))
+        return rows
 
     def by_topic(self, bank: Bank) -> list[tuple[str, int, int]]:
         """(topic title, right, asked) for each topic the quiz touched, in the bank's order."""
@@ -142,16 +176,39 @@ def make_question(scenario: Scenario, bank: Bank, ruleset: RuleSet, seed: int) -
     solution = solve(scenario, ruleset)
     # A string seed hashes the same in every process, so options are stable for a seed.
     rng = random.Random(f"{seed}:{scenario.id}")
-    options, correct = build_options(solution, bank, ruleset, rng)
     prompt = scenario.question or bank.dimensions[scenario.dimension].question
+    select = select_options(solution, bank, ruleset, rng)
+    if select is not None:
+        options, correct = select
+        steps = len(correct.values.get(bank.dimensions[scenario.dimension].label_field or "", []))
+        prompt = f"{prompt} (Choose {steps}.)"
+        list_field = bank.dimensions[scenario.dimension].label_field or ""
+        return QuizQuestion(scenario, prompt, options, correct, solution, True, list_field)
+    options, correct = build_options(solution, bank, ruleset, rng)
     return QuizQuestion(scenario, prompt, options, correct, solution)
 
 
-def explain(question: QuizQuestion, picked: Option | None, ruleset: RuleSet) -> Explanation:
+def explain(
+    question: QuizQuestion, picked: Option | None, ruleset: RuleSet, bank: Bank
+) -> Explanation:
     solution = question.solution
     rule = ruleset.by_id.get(str(solution.rule))
     refined = ruleset.by_id.get(rule.refines) if rule is not None and rule.refines else None
     wrong = picked is not None and picked.key != question.correct.key
+    if question.multi:
+        # Multiple select: the techniques that are not part of the answer.
+        steps = set(question.correct.values.get(question.list_field) or [])
+        others = [
+            (o.label, why_wrong(o, solution, ruleset, bank))
+            for o in question.options
+            if o.values["choice"] not in steps
+        ]
+    else:
+        others = [
+            (o.label, why_wrong(o, solution, ruleset, bank))
+            for o in question.options
+            if o.key != question.correct.key and not (picked is not None and o.key == picked.key)
+        ]
     return Explanation(
         answer_label=question.correct.label,
         because=solution.because,
@@ -161,7 +218,10 @@ def explain(question: QuizQuestion, picked: Option | None, ruleset: RuleSet) -> 
         warnings=solution.warnings,
         refines=(refined.id, refined.title) if refined else None,
         trap=question.scenario.trap,
-        why_not=why_not(picked, solution, ruleset) if wrong and picked is not None else [],
+        why_not=why_wrong(picked, solution, ruleset, bank) if wrong and picked is not None else [],
+        others=others,
+        debug=why_not(picked, solution, ruleset) if wrong and picked is not None else [],
+        link=question.scenario.source,
     )
 
 
@@ -175,42 +235,75 @@ def run_quiz(
     view: Any,
     progress: Progress,
     ruleset: RuleSet,
+    bank: Bank,
     exam: bool,
     time_limit: float | None,
     clock: Callable[[], float] = time.monotonic,
 ) -> QuizResult:
-    """Ask every question. Practice mode explains after each answer and records it at once; exam
-    mode is timed, silent until the end, and records the whole exam when it is over."""
-    deadline = clock() + time_limit if exam and time_limit else None
+    """Ask every question. Practice mode explains after each answer, records it at once and
+    waits for Enter before the next question; exam mode (see exam.py) is timed, silent until the
+    end, and records the whole exam when it is submitted, or what was answered on Ctrl-C."""
+    if exam:
+        return _exam(questions, ask, view, progress, ruleset, bank, time_limit, clock)
     responses: list[Response] = []
-    timed_out = False
     for index, question in enumerate(questions):
-        left = deadline - clock() if deadline is not None else None
-        if left is not None and left <= 0:
-            timed_out = True
-            break
-        view.question(index + 1, len(questions), question, left)
-        key = ask(question.prompt, [(o.label, o.key) for o in question.options], deadline)
+        view.question(index + 1, len(questions), question, None)
+        choices = [(o.label, o.key) for o in question.options]
+        key = ask(question.prompt, choices, None, multi=True) if question.multi else None
+        if not question.multi:
+            key = ask(question.prompt, choices, None)
         if key is None:
-            timed_out = True
             break
         picked = question.option(key)
-        response = Response(question, picked, explain(question, picked, ruleset))
+        response = Response(question, picked, explain(question, picked, ruleset, bank))
         responses.append(response)
-        if not exam:
-            progress.record(question.scenario.id, response.is_correct)
-            _save(progress, view)
-            view.feedback(response)
-    if timed_out:
-        view.time_up()
+        progress.record(question.scenario.id, response.is_correct)
+        _save(progress, view)
+        view.feedback(response)
+        if index + 1 < len(questions):
+            # A pause, so that the explanation stays on screen until the learner has read it.
+            ask(PAUSE_PROMPT, [(NEXT_LABEL, NEXT_KEY)], None)
     for question in questions[len(responses) :]:
-        responses.append(Response(question, None, explain(question, None, ruleset)))
-    result = QuizResult(responses, exam, timed_out)
-    if exam:
-        for response in responses:
+        responses.append(Response(question, None, explain(question, None, ruleset, bank)))
+    return QuizResult(responses, exam=False)
+
+
+PAUSE_PROMPT = "Read the explanation, then press Enter"
+NEXT_LABEL = "Next question"
+NEXT_KEY = "@next"
+
+
+def _exam(
+    questions: list[QuizQuestion],
+    ask: Asker,
+    view: Any,
+    progress: Progress,
+    ruleset: RuleSet,
+    bank: Bank,
+    time_limit: float | None,
+    clock: Callable[[], float],
+) -> QuizResult:
+    deadline = clock() + (time_limit or SECONDS_PER_QUESTION * len(questions))
+    state = run_exam(questions, ask=ask, view=view, deadline=deadline, clock=clock)
+    responses = [
+        Response(q, state.picks.get(i), explain(q, state.picks.get(i), ruleset, bank))
+        for i, q in enumerate(questions)
+    ]
+    result = QuizResult(responses, exam=True, timed_out=state.timed_out)
+    if state.interrupted:
+        # Keep what was answered: those answers count; the questions not reached do not.
+        answered = [r for r in responses if r.picked is not None]
+        for response in answered:
             progress.record(response.question.scenario.id, response.is_correct)
         _save(progress, view)
-        view.review(responses)
+        view.interrupted(sum(r.is_correct for r in answered), len(answered), len(responses))
+        raise KeyboardInterrupt
+    if state.timed_out:
+        view.time_up()
+    for response in responses:
+        progress.record(response.question.scenario.id, response.is_correct)
+    _save(progress, view)
+    view.review(responses)
     return result
 
 
@@ -251,18 +344,54 @@ def run_command(
     time_limit = None
     if settings.exam:
         time_limit = settings.time_limit or SECONDS_PER_QUESTION * len(questions)
-    view.start(len(questions), settings, time_limit, [bank.topic_title(t) for t in settings.topics])
+    view.start(
+        len(questions),
+        settings,
+        time_limit,
+        [bank.topic_title(t) for t in settings.topics],
+        {t.id: t.title for t in bank.topics},
+        coverage_banner(bank),
+    )
     result = run_quiz(
         questions,
         ask=ask,
         view=view,
         progress=progress,
         ruleset=ruleset,
+        bank=bank,
         exam=settings.exam,
         time_limit=time_limit,
     )
-    view.score(result, result.by_topic(bank))
+    view.score(result, result.by_topic(bank), result.by_domain(bank), coverage_note(bank))
     return 0
+
+
+def coverage_banner(bank: Bank) -> str:
+    """One line for the start of a quiz: what part of the exam these questions practise."""
+    touched = [d for d in bank.domains if d.topics]
+    share = sum(d.weight for d in touched)
+    return (
+        f"Training decisions only: {len(touched)} of the exam's {len(bank.domains)} domains"
+        f" ({share}% of its weight), each in part; the score report says what is left out."
+    )
+
+
+def coverage_note(bank: Bank) -> str:
+    """How much of the exam the bank practises, said plainly (from _domains.yaml)."""
+    touched = [d for d in bank.domains if d.topics]
+    untouched = [d for d in bank.domains if not d.topics]
+    share = sum(d.weight for d in touched)
+    parts = [
+        f"These questions practise training decisions: {len(touched)} of the exam's"
+        f" {len(bank.domains)} domains ({share}% of the exam by weight), each only in part."
+    ]
+    if untouched:
+        names = "; ".join(f"{d.title} ({d.weight}%)" for d in untouched)
+        parts.append(f"Not covered at all: {names}.")
+    partly = "; ".join(f"{d.title}: {d.missing}" for d in touched if d.missing)
+    if partly:
+        parts.append(f"Also not covered: {partly}.")
+    return " ".join(parts)
 
 
 def _no_asker() -> Asker:
@@ -293,6 +422,7 @@ def list_items(bank: Bank, ruleset: RuleSet, topics: list[str]) -> list[dict[str
                 "rule": solution.rule,
                 "explanation": explanation,
                 "source": solution.source,
+                "link": scenario.source,  # a public page on the story's topic
                 "warnings": solution.warnings,
                 "agrees": solution.agrees,
                 "trap": scenario.trap,

@@ -26,6 +26,7 @@ from advisor.ruleset.rules import Rule, RuleSet, rule_dependencies
 # distractor it is the least tempting, so it is offered last.
 NOT_APPLICABLE = "not_applicable"
 MAX_OPTIONS = 4
+COMBINED = "combined"  # the compression choice whose steps list the techniques combined
 _LIST_PREVIEW = 4  # values of an `in` test shown before "..."
 
 Changes = tuple[tuple[str, Any], ...]  # changed answers: (answer id, value) pairs
@@ -107,8 +108,38 @@ def solve(scenario: Scenario, ruleset: RuleSet) -> Solution:
 # --- options -------------------------------------------------------------------------------------
 
 
-def option_label(values: Mapping[str, Any], dimension: str, bank: Bank, ruleset: RuleSet) -> str:
-    """How an option reads (choice labels and field formats: rules/scenarios/_dimensions.yaml)."""
+def option_id(values: Mapping[str, Any], list_field: str | None) -> str:
+    """The id a scenario's `options` words an option by: the tip, the steps joined by '+', or the
+    choice, followed by its other details (a budget, a model type) as ':value' each, so that a
+    wording always goes with the figures the engine computed."""
+    if TIP_KEY in values:
+        return str(values[TIP_KEY])
+    items = values.get(list_field) if list_field else None
+    if isinstance(items, list) and items:
+        return "+".join(str(item) for item in items)
+    details = [
+        _value_id(v) for k, v in values.items() if k not in ("choice", list_field) and v is not None
+    ]
+    return ":".join([str(values.get("choice")), *details])
+
+
+def _value_id(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def option_label(
+    values: Mapping[str, Any],
+    dimension: str,
+    bank: Bank,
+    ruleset: RuleSet,
+    scenario: Scenario | None = None,
+) -> str:
+    """How an option reads: the scenario's own wording where it has one, else the dimension's
+    labels and field formats (rules/scenarios/_dimensions.yaml)."""
+    if scenario is not None and scenario.options:
+        key = option_id(values, bank.dimensions[dimension].label_field)
+        if key in scenario.options:
+            return scenario.options[key]
     if TIP_KEY in values:
         rule = _tip_rule(ruleset, dimension, values[TIP_KEY])
         return rule.title if rule else str(values[TIP_KEY])
@@ -119,7 +150,7 @@ def option_label(values: Mapping[str, Any], dimension: str, bank: Bank, ruleset:
     items = values.get(list_field) if list_field else None
     if isinstance(items, list) and items:
         names = [labels.get(str(item), str(item)) for item in items]
-        head = " + ".join([names[0], *(_lower_first(name) for name in names[1:])])
+        head = ", then ".join([names[0], *(_lower_first(name) for name in names[1:])])
     else:
         head = labels.get(str(choice), str(choice))
     parts = [head]
@@ -184,7 +215,7 @@ def build_options(
     correct_values = project(output, keys)
     correct = Option(
         correct_values,
-        option_label(correct_values, scenario.dimension, bank, ruleset),
+        option_label(correct_values, scenario.dimension, bank, ruleset, scenario),
         (str(solution.rule),),
     )
     expected_keys = list(scenario.expected)
@@ -249,6 +280,17 @@ def build_options(
     for choice in ruleset.decision(scenario.dimension).choices:
         if choice not in given:
             add({key: (choice if key == "choice" else None) for key in keys}, 3, None)
+    # The story's own distractors rank with the rules that nearly won (tier 0): written to be
+    # plausible for this story, they come before answers one fact away.
+    list_field = bank.dimensions[scenario.dimension].label_field
+    for written in scenario.options:
+        matches = [c for c in candidates.values() if option_id(c.values, list_field) == written]
+        if not matches and ":" not in written:  # a detail is the engine's to compute
+            values = _written_values(written, keys, list_field)
+            add(values, 3, None)
+            matches = [c for c in candidates.values() if option_key(c.values) == option_key(values)]
+        for cand in matches:
+            cand.tier = 0
 
     # Most plausible first: a rule that matched; the same choice with another detail; then answers
     # of rules whose priority lies near the winner's (neighbours in the decision tree).
@@ -276,7 +318,7 @@ def build_options(
             key=lambda c: (c.tier, distance(c), -c.count, option_key(c.values)),
         )
         for cand in ranked:
-            label = option_label(cand.values, scenario.dimension, bank, ruleset)
+            label = option_label(cand.values, scenario.dimension, bank, ruleset, scenario)
             if label in labels:
                 continue
             labels.add(label)
@@ -300,15 +342,30 @@ def build_options(
     return options, correct
 
 
+def _written_values(written: str, keys: list[str], list_field: str | None) -> dict[str, Any]:
+    """The option values a scenario's option id stands for ('a+b' is a combination of steps)."""
+    parts = written.split("+")
+    values: dict[str, Any] = {key: None for key in keys}
+    if list_field and list_field in keys and len(parts) > 1:
+        values["choice"] = COMBINED
+        values[list_field] = parts
+    else:
+        values["choice"] = written
+        if list_field and list_field in keys:
+            values[list_field] = []
+    return values
+
+
 def _tip_options(
     solution: Solution, bank: Bank, ruleset: RuleSet, rng: random.Random, limit: int
 ) -> tuple[list[Option], Option]:
     dimension = solution.scenario.dimension
     applies = {item["id"] for item in decision_output(solution.rec, dimension)}
     correct_values = dict(solution.answer)
+    scenario = solution.scenario
     correct = Option(
         correct_values,
-        option_label(correct_values, dimension, bank, ruleset),
+        option_label(correct_values, dimension, bank, ruleset, scenario),
         (str(solution.rule),),
     )
     counts: dict[str, int] = {}
@@ -320,9 +377,22 @@ def _tip_options(
     for rule in ruleset.rules[dimension]:
         tips.setdefault(str(rule.then.get(TIP_KEY)), rule)
     others = [tip for tip in tips if tip not in applies]
-    others.sort(key=lambda tip: (0 if counts.get(tip) else 1, -counts.get(tip, 0), tip))
+    # The story's own distractors first, then tips that apply one fact away.
+    others.sort(
+        key=lambda tip: (
+            tip not in scenario.options,
+            0 if counts.get(tip) else 1,
+            -counts.get(tip, 0),
+            tip,
+        )
+    )
     chosen = [
-        Option({TIP_KEY: tip}, tips[tip].title, (tips[tip].id,)) for tip in others[: limit - 1]
+        Option(
+            {TIP_KEY: tip},
+            option_label({TIP_KEY: tip}, dimension, bank, ruleset, scenario),
+            (tips[tip].id,),
+        )
+        for tip in others[: limit - 1]
     ]
     options = [correct, *chosen]
     rng.shuffle(options)
@@ -472,8 +542,33 @@ def unmet(tree: Any, facts: Mapping[str, Any]) -> list[str]:
     return [f"{describe_atom(atom)} (here {_value_text(facts.get(atom.fact))})"]
 
 
+def candidate_rules(
+    option: Option, solution: Solution, ruleset: RuleSet
+) -> tuple[list[Rule], set[str]]:
+    """The rules that would give `option`, closest to winning first, and the rules that matched."""
+    dimension = solution.scenario.dimension
+    winner = ruleset.by_id.get(str(solution.rule))
+    matched = {
+        c["rule"]
+        for step in solution.rec.trace
+        if step["decision"] == dimension
+        for c in step["considered"]
+        if c["matched"]
+    }
+    ids = set(option.rules)
+    if not ids and "choice" in option.values:
+        ids = {r.id for r in ruleset.rules[dimension] if r.choice == option.values["choice"]}
+    base = winner.priority if winner is not None else 0
+    rules = sorted(
+        (ruleset.by_id[i] for i in ids if i in ruleset.by_id),
+        key=lambda r: (r.id not in matched, abs(r.priority - base), r.id),
+    )
+    return rules, matched
+
+
 def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
-    """Why `option` is not the answer here: the rules that would give it, and what stops them."""
+    """Why `option` is not the answer here, for rule authors (--debug): the rules that would give
+    it, their ids and priorities, and the facts that stop them."""
     dimension = solution.scenario.dimension
     multi = ruleset.decision(dimension).kind == "multi"
     facts = facts_at(solution.rec, ruleset, dimension)
@@ -518,3 +613,57 @@ def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
     if not lines:
         lines.append("No rule recommends it for these facts.")
     return lines
+
+
+# --- multiple select -----------------------------------------------------------------------------
+
+# Choices that are not a technique one can tick (they stand for no step, several, or none apply).
+_NOT_A_STEP = {"none", COMBINED, NOT_APPLICABLE}
+SEPARATOR = "\n"  # joins the keys of the options ticked in a multiple-select answer
+
+
+def select_options(
+    solution: Solution, bank: Bank, ruleset: RuleSet, rng: random.Random, limit: int = MAX_OPTIONS
+) -> tuple[list[Option], Option] | None:
+    """A multiple-select question when the engine's answer is a set of steps (two or more):
+    one option per technique, the answer's steps and others; None otherwise."""
+    dimension = solution.scenario.dimension
+    list_field = bank.dimensions[dimension].label_field
+    output = decision_output(solution.rec, dimension)
+    steps = output.get(list_field) if list_field and isinstance(output, Mapping) else None
+    if not isinstance(steps, list) or len(steps) < 2:
+        return None
+    keys = _option_keys(solution, bank, ruleset)
+    correct_values = project(output, keys)
+    correct = Option(
+        correct_values,
+        option_label(correct_values, dimension, bank, ruleset, solution.scenario),
+        (str(solution.rule),),
+    )
+    others = [
+        c for c in ruleset.decision(dimension).choices if c not in _NOT_A_STEP and c not in steps
+    ]
+    # Techniques this story's own options name come first: they were written to tempt.
+    written = {part for key in solution.scenario.options for part in key.split("+")}
+    others.sort(key=lambda c: (c not in written, c))
+    picks = [*steps, *others[: max(1, limit - len(steps))]]
+    options = [
+        Option({"choice": step}, bank.dimensions[dimension].labels.get(step, step))
+        for step in picks
+    ]
+    rng.shuffle(options)
+    return options, correct
+
+
+def combined_pick(
+    keys: list[str], options: list[Option], correct: Option, list_field: str
+) -> Option:
+    """The option a multiple-select answer stands for: the ticked steps, in the engine's order
+    when they are the engine's set (so that the answer compares equal), else as ticked."""
+    ticked = [o.values["choice"] for o in options if o.key in keys]
+    steps = list(correct.values.get(list_field) or [])
+    if set(ticked) == set(steps):
+        return correct
+    values = {**correct.values, "choice": COMBINED, list_field: ticked}
+    names = " and ".join(o.label for o in options if o.key in keys) or "nothing"
+    return Option(values, f"Ticked: {names}")

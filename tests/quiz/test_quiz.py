@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,8 +92,7 @@ def test_computed_answers_look_two_facts_away_when_one_is_not_enough(
     # The budget is the request, clamped: without a request the rule's own default is offered.
     solution = solve(bank.by_id["automl-tabular-over-limit"], ruleset)
     options, _ = build_options(solution, bank, ruleset, random.Random(0))
-    by_label = {o.label: o for o in options}
-    baseline = by_label["AutoML, 1,000 milli node hours"]
+    baseline = next(o for o in options if o.values["budget_milli_node_hours"] == 1000)
     assert why_not(baseline, solution, ruleset)[-1] == (
         "It would be the answer with automl_budget_request = 0 (here 100,000)."
     )
@@ -123,9 +123,10 @@ def test_why_a_wrong_pick_loses(bank: Bank, ruleset: RuleSet) -> None:
 def test_automl_options_differ_in_the_field_asked(bank: Bank, ruleset: RuleSet) -> None:
     solution = solve(bank.by_id["automl-tabular-over-limit"], ruleset)
     options, correct = build_options(solution, bank, ruleset, random.Random(0))
-    assert correct.label == "AutoML, 72,000 milli node hours"
-    labels = {o.label for o in options}
-    assert "AutoML, 100,000 milli node hours" in labels  # what the guide's range suggests
+    assert correct.values["budget_milli_node_hours"] == 72000
+    assert "72,000 milli node hours" in correct.label  # the story's wording, the engine's figure
+    budgets = {o.values["budget_milli_node_hours"] for o in options}
+    assert 100000 in budgets  # what the guide's range suggests
     assert all(o.values["budget_milli_node_hours"] != 72000 for o in options if o is not correct)
 
 
@@ -167,10 +168,12 @@ def test_practice_run_all_right(tmp_path: Path) -> None:
     text, progress = run_piped(settings, keys_for(questions, [True] * 3), tmp_path / "p.json")
     assert text.count("Right.") == 3 and "Wrong." not in text
     assert "Score: 3/3 (100%)" in text
-    assert "By topic" in text
+    assert "Training decisions only: 4 of the exam's 6 domains (65% of its weight)" in text
+    assert "By topic" in text and "By exam domain" in text
+    assert "Not covered at all: Automating and orchestrating ML pipelines (22%)" in text
     for question in questions:
         assert question.scenario.story[:40] in text
-        assert f"Rule {question.solution.rule}" in text
+        assert str(question.solution.rule) not in text  # rule ids only behind --debug
         assert progress.cards[question.scenario.id].box == 2
     assert json.loads((tmp_path / "p.json").read_text())["session"] == 1
 
@@ -182,21 +185,33 @@ def test_practice_feedback_after_a_wrong_pick(tmp_path: Path) -> None:
     first = text.split("Question 2 of 2")[0]
     assert "Wrong." in first
     assert f"Answer: {questions[0].correct.label}" in first
-    assert "Why: " in first and "source: " in first
-    assert "Why not " in first
+    assert "Why: " in first and "Read more: https://" in first
+    assert "Why not " in first and "The other options:" in first
+    assert "priority" not in first and str(questions[0].solution.rule) not in first
     assert "Score: 1/2 (50%)" in text
     assert progress.cards[questions[0].scenario.id].last_correct is False
+
+
+def test_debug_shows_the_rules_behind_the_feedback(tmp_path: Path) -> None:
+    settings = QuizSettings(count=2, seed=3)
+    questions = planned_questions(settings)
+    keys = keys_for(questions, [False, True])
+    text, _ = run_piped(settings, keys, tmp_path / "p.json", debug=True)
+    first = text.split("Question 2 of 2")[0]
+    assert f"Rule {questions[0].solution.rule}" in first
+    assert "debug: " in first
 
 
 def test_exam_gives_no_feedback_until_the_review(tmp_path: Path) -> None:
     settings = QuizSettings(count=3, seed=8, exam=True)
     questions = planned_questions(settings)
     text, progress = run_piped(
-        settings, keys_for(questions, [True, False, True]), tmp_path / "p.json"
+        settings, keys_for(questions, [True, False, True], exam=True), tmp_path / "p.json"
     )
-    asking, review = text.split("Review", 1)
-    assert "Time limit 6:00" in asking  # two minutes a question
-    assert "left" in asking
+    asking, review = text.split("\nReview\n", 1)
+    assert "Time limit 7:12" in asking  # 144 seconds a question: 50 in 120 minutes
+    # As in the real exam, the header names no topic.
+    assert re.findall(r"Question \d of 3.*", asking) == [f"Question {i} of 3" for i in (1, 2, 3)]
     assert "Right." not in asking and "Wrong." not in asking and "Why:" not in asking
     assert review.count("Why:") == 3
     assert "Your answer:" in review
@@ -208,7 +223,8 @@ def test_exam_time_limit_ends_the_exam(tmp_path: Path) -> None:
     settings = QuizSettings(count=3, seed=8, exam=True, time_limit=1.0)
     questions = planned_questions(settings)
     # Only the first question is answered; the second prompt waits until time runs out.
-    text, progress = run_piped(settings, keys_for(questions[:1], [True]), tmp_path / "p.json")
+    keys = keys_for(questions[:1], [True], exam=True)[:-1]  # no submit
+    text, progress = run_piped(settings, keys, tmp_path / "p.json")
     assert "Time is up" in text
     assert text.count("not answered") == 2
     assert "Score: 1/3 (33%)" in text
@@ -281,3 +297,42 @@ def test_quiz_without_a_terminal_says_so(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--list --json" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- narrow terminals, pipes and screen readers --------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["--stats", "--list"])
+def test_stats_and_list_read_at_80_columns(tmp_path: Path, bank: Bank, mode: str) -> None:
+    env = {"COLUMNS": "80", "XDG_DATA_HOME": str(tmp_path)}
+    result = run_advisor("quiz", mode, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert not any(ch in result.stdout for ch in "…┃│━")  # nothing cut, no box drawing
+    if mode == "--stats":
+        assert all(any(line.startswith(t) for line in lines) for t in bank.topic_ids)
+    else:
+        assert all(f"{s.id} ({s.dimension})" in lines for s in bank.scenarios)
+
+
+def test_plain_mode_reads_numbered_answers_from_a_pipe(tmp_path: Path) -> None:
+    settings = QuizSettings(count=2, seed=1)
+    questions = planned_questions(settings)
+    numbers = [[o.key for o in q.options].index(q.correct.key) + 1 for q in questions]
+    stdin = f"{numbers[0]}\n\n{numbers[1]}\n"
+    result = run_advisor(
+        "quiz",
+        "--plain",
+        "--count",
+        "2",
+        "--seed",
+        "1",
+        env={"XDG_DATA_HOME": str(tmp_path)},
+        input=stdin,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Right.") == 2
+    assert "  1) " in result.stdout and "Enter a number" in result.stdout
+    assert "Score: 2/2 (100%)" in result.stdout
+    assert "\x1b[" not in result.stdout  # no colour or cursor codes
