@@ -190,7 +190,10 @@ def _plans(offer: Offer, size: Mapping[str, Any], n: Need, cat: Catalogue) -> li
 def _key(plan: Plan) -> tuple[float, float, float]:
     """Cheapest run first (to the dollar), then the cheaper hour, then the shorter run."""
     cost = plan.cost if plan.cost is not None else plan.hourly
-    return (round(cost), plan.hourly, plan.hours if plan.hours is not None else 0.0)
+    # an absurd answer (hours near the float limit) makes the cost infinite: it still sorts, and
+    # the JSON writer refuses the figure with a message instead of a traceback here
+    rounded = round(cost) if math.isfinite(cost) else math.inf
+    return (rounded, plan.hourly, plan.hours if plan.hours is not None else 0.0)
 
 
 def choose(size: Mapping[str, Any], n: Need, cat: Catalogue) -> tuple[Plan | None, list[str]]:
@@ -299,7 +302,7 @@ def _apply(
     rules = cat.frameworks.get(n.framework, {})
     if offer.hosts > 1 and rules.get("multi_host_tpu", True) is False:
         warnings.append(
-            f"{offer.label} spans {offer.hosts} hosts, but the generated {n.framework} trainer"
+            f"{offer.label} spans {offer.hosts} hosts, but the generated trainer"
             f" uses only one: {rules.get('multi_host_note', 'it is single-host')}. Train with"
             f" {rules.get('sharding', {}).get('tpu', 'a multi-host TPU stack')} instead."
         )

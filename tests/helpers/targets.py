@@ -122,6 +122,12 @@ STACK_ANSWERS: dict[str, dict[str, Any]] = {
         "data_location": "bigquery",
     },
     "automl": {"task": "tabular_classification", "team": "no_ml_expertise"},
+    "foundation_model": {
+        "task": "sentiment_analysis",
+        "labels": "custom",
+        "team": "no_ml_expertise",
+        "labeled_examples": 20_000,
+    },
     "tensorflow": {"task": "tabular_classification", "framework": "tensorflow"},
     "pytorch": {"task": "tabular_classification", "framework": "pytorch"},
     "pytorch_lightning": {"task": "tabular_classification", "framework": "pytorch_lightning"},
