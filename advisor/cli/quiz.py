@@ -146,6 +146,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         raise AdvisorError(
             "--html: the page chooses its mode and counts itself; only --topic and --seed apply"
         )
+    if args.html is not None:
+        _check_page_path(args.html)  # before the bank loads, so that a typo fails at once
     topics = [part.strip() for item in args.topic for part in item.split(",") if part.strip()]
     ruleset = default_ruleset()
     bank = load_bank(rules_dir() / "scenarios", ruleset)
@@ -226,10 +228,6 @@ def _write_page(
     from advisor.paths import templates_dir
     from advisor.quiz.page import page_data, render_page
 
-    if path.is_dir():
-        raise AdvisorError(f"--html {path}: is a folder; give the name of the page to write")
-    if not path.parent.is_dir():
-        raise AdvisorError(f"--html {path}: the folder {path.parent} does not exist")
     page = render_page(page_data(bank, ruleset, topics, seed or 0), templates_dir())
     try:
         atomic_write(path, page, exclusive=not force)
@@ -241,3 +239,12 @@ def _write_page(
         raise AdvisorError(f"--html {path}: cannot be written ({exc.strerror})") from None
     print(f"Wrote {path}: {len(bank.with_topics(topics))} scenarios; open it in a browser.")
     return 0
+
+
+def _check_page_path(path: Path) -> None:
+    from advisor.errors import AdvisorError
+
+    if path.is_dir():
+        raise AdvisorError(f"--html {path}: is a folder; give the name of the page to write")
+    if not path.parent.is_dir():
+        raise AdvisorError(f"--html {path}: the folder {path.parent} does not exist")

@@ -70,7 +70,9 @@ def page_data(bank: Bank, ruleset: RuleSet, topics: list[str], seed: int) -> dic
         "examCount": EXAM_COUNT,
         "secondsPerQuestion": SECONDS_PER_QUESTION,
         "topics": {t.id: t.title for t in bank.topics},
-        "domains": [{"title": d.title, "weight": d.weight, "topics": d.topics} for d in bank.domains],
+        "domains": [
+            {"title": d.title, "weight": d.weight, "topics": d.topics} for d in bank.domains
+        ],
         "questions": questions,
     }
 
