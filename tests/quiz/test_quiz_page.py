@@ -164,10 +164,10 @@ class Page:
     def __init__(self, driver: Any, path: Path) -> None:
         self.driver = driver
         self.data = embedded(path)
+        driver.get_log("browser")  # what earlier tests left; every error from here on counts
         driver.get(path.as_uri())
         driver.execute_script("window.localStorage.clear()")
         driver.refresh()
-        driver.get_log("browser")  # start with an empty console
 
     def el(self, element_id: str) -> Any:
         return self.driver.find_element("id", element_id)
