@@ -163,11 +163,16 @@ class Page:
 
     def __init__(self, driver: Any, path: Path) -> None:
         self.driver = driver
+        self.path = path
         self.data = embedded(path)
         driver.get_log("browser")  # what earlier tests left; every error from here on counts
         driver.get(path.as_uri())
         driver.execute_script("window.localStorage.clear()")
         driver.refresh()
+
+    def leave_and_come_back(self) -> None:
+        self.driver.get("about:blank")
+        self.driver.get(self.path.as_uri())
 
     def el(self, element_id: str) -> Any:
         return self.driver.find_element("id", element_id)
@@ -312,7 +317,7 @@ def test_exam_in_the_browser(browser: Any, page: Path) -> None:
     p.assert_clean()
 
 
-def test_exam_time_up_and_stop_keep_what_was_answered(browser: Any, page: Path) -> None:
+def test_exam_time_up_stop_and_leaving_keep_what_was_answered(browser: Any, page: Path) -> None:
     p = Page(browser, page)
     p.fill("exam-count", "2")
     p.fill("exam-minutes", "0.05")  # three seconds
@@ -322,6 +327,7 @@ def test_exam_time_up_and_stop_keep_what_was_answered(browser: Any, page: Path) 
     assert p.text("result-score").startswith("Time is up. Unanswered questions count as wrong.")
     assert "Score: 1 / 2" in p.text("result-score")
     assert len(p.storage()["cards"]) == 2
+    p.assert_clean()
     # Stopping an exam (the terminal's Ctrl-C) records only the answered questions.
     p = Page(browser, page)  # a fresh page with empty storage
     p.fill("exam-count", "3")
@@ -331,4 +337,13 @@ def test_exam_time_up_and_stop_keep_what_was_answered(browser: Any, page: Path) 
     p.click("quit")
     assert p.text("result-score") == "Score: 0 / 1 (0%); stopped after 1 answered of 3."
     assert list(p.storage()["cards"]) == [answered["id"]]
+    p.assert_clean()
+    # So does leaving the page mid-exam.
+    p = Page(browser, page)
+    p.fill("exam-count", "3")
+    p.click("start-exam")
+    left = p.answer(right=True)
+    p.leave_and_come_back()
+    assert list(p.storage()["cards"]) == [left["id"]]
+    assert p.storage()["cards"][left["id"]]["last"] is True
     p.assert_clean()
