@@ -20,6 +20,7 @@ modes:
   advisor quiz --html quiz.html   the quiz as one self-contained web page (no network, no
                                   server): practice and exam modes, progress kept in the
                                   browser's storage
+  advisor quiz --cards pmle.txt   every question as a flashcard (Anki imports the file)
 
 Progress is kept in $XDG_DATA_HOME/advisor/quiz_progress.json (~/.local/share/advisor/ by default).
 Without --seed, missed scenarios come back first (a Leitner schedule); --seed gives the same quiz
@@ -103,7 +104,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="write the quiz as one self-contained HTML page to FILE (an existing file is"
         " refused unless --force)",
     )
-    parser.add_argument("--force", action="store_true", help="with --html: replace FILE")
+    mode.add_argument(
+        "--cards",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write every question as a flashcard to FILE: tab-separated, with the headers Anki"
+        " imports (an existing file is refused unless --force)",
+    )
+    parser.add_argument("--force", action="store_true", help="with --html or --cards: replace FILE")
     parser.add_argument("--json", action="store_true", help="with --list or --stats: print JSON")
     parser.add_argument(
         "--plain",
@@ -140,14 +149,14 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         raise AdvisorError("--json: only with --list or --stats")
     if args.time_limit is not None and not args.exam:
         raise AdvisorError("--time-limit: only with --exam")
-    if args.force and args.html is None:
-        raise AdvisorError("--force: only with --html")
-    if args.html is not None and (args.exam or args.count or args.time_limit or args.debug):
-        raise AdvisorError(
-            "--html: the page chooses its mode and counts itself; only --topic and --seed apply"
-        )
-    if args.html is not None:
-        _check_page_path(args.html)  # before the bank loads, so that a typo fails at once
+    target = args.html or args.cards
+    flag = "--html" if args.html is not None else "--cards"
+    if args.force and target is None:
+        raise AdvisorError("--force: only with --html or --cards")
+    if target is not None and (args.exam or args.count or args.time_limit or args.debug):
+        raise AdvisorError(f"{flag}: writes every question; only --topic and --seed apply")
+    if target is not None:
+        _check_target(flag, target)  # before the bank loads, so that a typo fails at once
     topics = [part.strip() for item in args.topic for part in item.split(",") if part.strip()]
     ruleset = default_ruleset()
     bank = load_bank(rules_dir() / "scenarios", ruleset)
@@ -159,8 +168,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         else:
             QuizView(plain=args.plain).scenario_list(items)
         return 0
-    if args.html is not None:
-        return _write_page(args.html, bank, ruleset, topics, args.seed, force=args.force)
+    if target is not None:
+        return _write_export(flag, target, bank, ruleset, topics, args.seed, force=args.force)
     import sys
 
     # Plain output for pipes and screen readers: no colour, no box drawing, no redrawing.
@@ -219,32 +228,42 @@ def _asker(plain: bool) -> Any:
     return QuestionaryAsker()
 
 
-def _write_page(
-    path: Path, bank: Any, ruleset: Any, topics: list[str], seed: int | None, *, force: bool
+def _write_export(
+    flag: str,
+    path: Path,
+    bank: Any,
+    ruleset: Any,
+    topics: list[str],
+    seed: int | None,
+    *,
+    force: bool,
 ) -> int:
-    """Write the quiz page; a user's existing file is replaced only with --force."""
+    """Write the quiz page or the flashcards; a user's existing file is replaced only with
+    --force."""
     from advisor.errors import AdvisorError
     from advisor.fileio import atomic_write
     from advisor.paths import templates_dir
-    from advisor.quiz.page import page_data, render_page
+    from advisor.quiz.page import flashcards, page_data, render_page
 
-    page = render_page(page_data(bank, ruleset, topics, seed or 0), templates_dir())
+    data = page_data(bank, ruleset, topics, seed or 0)
+    text = render_page(data, templates_dir()) if flag == "--html" else flashcards(data)
     try:
-        atomic_write(path, page, exclusive=not force)
+        atomic_write(path, text, exclusive=not force)
     except FileExistsError:
         raise AdvisorError(
-            f"--html {path}: the file exists; choose another name, or add --force to replace it"
+            f"{flag} {path}: the file exists; choose another name, or add --force to replace it"
         ) from None
     except OSError as exc:
-        raise AdvisorError(f"--html {path}: cannot be written ({exc.strerror})") from None
-    print(f"Wrote {path}: {len(bank.with_topics(topics))} scenarios; open it in a browser.")
+        raise AdvisorError(f"{flag} {path}: cannot be written ({exc.strerror})") from None
+    what = "open it in a browser" if flag == "--html" else "import it into Anki or read it as TSV"
+    print(f"Wrote {path}: {len(data['questions'])} questions; {what}.")
     return 0
 
 
-def _check_page_path(path: Path) -> None:
+def _check_target(flag: str, path: Path) -> None:
     from advisor.errors import AdvisorError
 
     if path.is_dir():
-        raise AdvisorError(f"--html {path}: is a folder; give the name of the page to write")
+        raise AdvisorError(f"{flag} {path}: is a folder; give the name of the file to write")
     if not path.parent.is_dir():
-        raise AdvisorError(f"--html {path}: the folder {path.parent} does not exist")
+        raise AdvisorError(f"{flag} {path}: the folder {path.parent} does not exist")

@@ -1,12 +1,15 @@
-"""`advisor quiz --html`: the bank as one static, self-contained HTML page.
+"""`advisor quiz --html` and `--cards`: the bank as one static HTML page, or as flashcards.
 
 Every question is built here, as the terminal builds it (the engine's answer, its distractors and
 why each one loses); the page template (templates/quiz/page.html, inline CSS and JS) only shows
-them, runs the practice and exam modes and keeps progress in the browser's localStorage.
+them, runs the practice and exam modes and keeps progress in the browser's localStorage. The
+flashcards are the same questions as a tab-separated file that Anki imports as it is (its file
+headers name the separator and the columns) and other tools read as TSV.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -88,3 +91,39 @@ def render_page(data: dict[str, Any], templates: Path) -> str:
     text = text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return template.replace(DATA_MARK, text)
+
+
+CARD_COLUMNS = ("id", "front", "back", "tags")
+
+
+def flashcards(data: dict[str, Any]) -> str:
+    """One card a question: the story, the question and its options on the front; the answer,
+    why, why not each other option and where to read more on the back (HTML, one line a field)."""
+    letters = "ABCDEFGH"
+    lines = [
+        "#separator:tab",
+        "#html:true",
+        "#guid column:1",
+        f"#tags column:{CARD_COLUMNS.index('tags') + 1}",
+        "#columns:" + "\t".join(CARD_COLUMNS),
+    ]
+    for q in data["questions"]:
+        options = [f"{letters[i]}. {html.escape(o['label'])}" for i, o in enumerate(q["options"])]
+        front = "<br>".join([html.escape(q["story"]), "", f"<b>{html.escape(q['prompt'])}</b>"])
+        front += "<br>" + "<br>".join(options)
+        right = ", ".join(letters[i] for i, o in enumerate(q["options"]) if o["correct"])
+        back = [f"<b>{right}: {html.escape(q['answer'])}</b>", html.escape(q["because"])]
+        back += [f"Note: {html.escape(w)}" for w in q["warnings"]]
+        if q["trap"]:
+            back.append(f"Trap: {html.escape(q['trap'])}")
+        back += [
+            f"Not {letters[i]}: {html.escape(o['why'])}"
+            for i, o in enumerate(q["options"])
+            if not o["correct"] and o["why"]
+        ]
+        back += [f'<a href="{html.escape(link)}">{html.escape(link)}</a>' for link in q["links"]]
+        tags = " ".join(["pmle", *q["topics"]])
+        fields = [f"advisor-{q['id']}", front, "<br>".join(back), tags]
+        # Fields are single lines of HTML: a tab or newline in the text would split them.
+        lines.append("\t".join(" ".join(f.split()) for f in fields))
+    return "\n".join(lines) + "\n"

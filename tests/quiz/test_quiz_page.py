@@ -4,6 +4,7 @@ clicked through in a real headless Chromium (Debian's chromium and chromium-driv
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -120,7 +121,8 @@ def test_html_refuses_to_replace_a_file_without_force(tmp_path: Path) -> None:
         (["--html", "{tmp}"], "is a folder"),
         (["--html", "{tmp}/q.html", "--exam"], "only --topic and --seed apply"),
         (["--html", "{tmp}/q.html", "--stats"], "not allowed with argument"),
-        (["--force"], "--force: only with --html"),
+        (["--force"], "--force: only with --html or --cards"),
+        (["--cards", "{tmp}/q.html", "--count", "3"], "only --topic and --seed apply"),
     ],
 )
 def test_html_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -128,6 +130,41 @@ def test_html_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) 
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "q.html").exists()
+
+
+def test_flashcards_hold_every_question_as_anki_imports_them(tmp_path: Path) -> None:
+    target = tmp_path / "pmle.txt"
+    result = run_advisor(
+        "quiz", "--cards", str(target), "--topic", "hyperparameter_tuning", "--seed", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = target.read_text(encoding="utf-8").splitlines()
+    headers = [line for line in lines if line.startswith("#")]
+    assert headers == [
+        "#separator:tab",
+        "#html:true",
+        "#guid column:1",
+        "#tags column:4",
+        "#columns:id\tfront\tback\ttags",
+    ]
+    rows = [line.split("\t") for line in lines[len(headers) :]]
+    bank_page = tmp_path / "same.html"
+    page_run = run_advisor(
+        "quiz", "--html", str(bank_page), "--topic", "hyperparameter_tuning", "--seed", "3"
+    )
+    assert page_run.returncode == 0, page_run.stderr
+    questions = embedded(bank_page)["questions"]
+    assert len(rows) == len(questions) and all(len(row) == 4 for row in rows)
+    for row, q in zip(rows, questions, strict=True):
+        guid, front, back, tags = row
+        assert guid == f"advisor-{q['id']}"
+        assert html.escape(" ".join(q["story"].split())) in front
+        letters = ", ".join("ABCD"[i] for i, o in enumerate(q["options"]) if o["correct"])
+        assert back.startswith(f"<b>{letters}: {html.escape(q['answer'])}</b>")
+        assert q["links"][0] in back
+        assert tags.split() == ["pmle", *q["topics"]]
+    again = run_advisor("quiz", "--cards", str(target))
+    assert again.returncode == 2 and "--force" in again.stderr
 
 
 # --- the page in a real browser -------------------------------------------------------------------
