@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # PyTorch/XLA needs torch 2.9.0, which clashes with the main venv's torch: it gets a venv of its own.
 XLA_VENV := .venv-xla
 
-.PHONY: help install install-test demo test test-fast test-fuzz lint format typecheck bench clean xla-venv shells
+.PHONY: help install install-test demo test test-fast test-fuzz lint format typecheck bench clean xla-venv shells browser
 
 help:
 	@echo "make demo    install, then run the main job on the bundled example answers"
@@ -41,7 +41,7 @@ demo: $(VENV)/.installed
 	$(MAKE) -C $(DEMO) train test PYTHON=.venv/bin/python
 	$(MAKE) -s -C $(DEMO) dry-run PYTHON=.venv/bin/python
 
-test: install-test xla-venv shells
+test: install-test xla-venv shells browser
 	$(BIN)/python -m pytest
 	@echo "reliability suite (docs/reliability.md): $$($(BIN)/python -m pytest -q --co -p no:cacheprovider tests/reliability | tail -1)"
 
@@ -90,6 +90,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 shells:
 	@command -v zsh >/dev/null && command -v fish >/dev/null || \
 	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zsh fish)
+
+# The quiz page's test drives a real headless Chromium through selenium (Debian's chromium and
+# its driver, which ship matching versions).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(SUDO) apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
 clean:
 	rm -rf $(VENV) $(XLA_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from advisor.cli.options import HelpFormatter
@@ -16,6 +17,10 @@ modes:
   advisor quiz --review           practise the scenarios you last answered wrong
   advisor quiz --stats            progress by topic
   advisor quiz --list --json      every scenario with its facts, the engine's answer and explanation
+  advisor quiz --html quiz.html   the quiz as one self-contained web page (no network, no
+                                  server): practice and exam modes, progress kept in the
+                                  browser's storage
+  advisor quiz --cards pmle.txt   every question as a flashcard (Anki imports the file)
 
 Progress is kept in $XDG_DATA_HOME/advisor/quiz_progress.json (~/.local/share/advisor/ by default).
 Without --seed, missed scenarios come back first (a Leitner schedule); --seed gives the same quiz
@@ -91,6 +96,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mode.add_argument(
         "--list", action="store_true", help="list the scenarios with the engine's answers"
     )
+    mode.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the quiz as one self-contained HTML page to FILE (an existing file is"
+        " refused unless --force)",
+    )
+    mode.add_argument(
+        "--cards",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write every question as a flashcard to FILE: tab-separated, with the headers Anki"
+        " imports (an existing file is refused unless --force)",
+    )
+    parser.add_argument("--force", action="store_true", help="with --html or --cards: replace FILE")
     parser.add_argument("--json", action="store_true", help="with --list or --stats: print JSON")
     parser.add_argument(
         "--plain",
@@ -127,6 +149,14 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         raise AdvisorError("--json: only with --list or --stats")
     if args.time_limit is not None and not args.exam:
         raise AdvisorError("--time-limit: only with --exam")
+    target = args.html or args.cards
+    flag = "--html" if args.html is not None else "--cards"
+    if args.force and target is None:
+        raise AdvisorError("--force: only with --html or --cards")
+    if target is not None and (args.exam or args.count or args.time_limit or args.debug):
+        raise AdvisorError(f"{flag}: writes every question; only --topic and --seed apply")
+    if target is not None:
+        _check_target(flag, target)  # before the bank loads, so that a typo fails at once
     topics = [part.strip() for item in args.topic for part in item.split(",") if part.strip()]
     ruleset = default_ruleset()
     bank = load_bank(rules_dir() / "scenarios", ruleset)
@@ -138,6 +168,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         else:
             QuizView(plain=args.plain).scenario_list(items)
         return 0
+    if target is not None:
+        return _write_export(flag, target, bank, ruleset, topics, args.seed, force=args.force)
     import sys
 
     # Plain output for pipes and screen readers: no colour, no box drawing, no redrawing.
@@ -194,3 +226,44 @@ def _asker(plain: bool) -> Any:
             " `advisor quiz --list --json` prints the scenarios without asking"
         )
     return QuestionaryAsker()
+
+
+def _write_export(
+    flag: str,
+    path: Path,
+    bank: Any,
+    ruleset: Any,
+    topics: list[str],
+    seed: int | None,
+    *,
+    force: bool,
+) -> int:
+    """Write the quiz page or the flashcards; a user's existing file is replaced only with
+    --force."""
+    from advisor.errors import AdvisorError
+    from advisor.fileio import atomic_write
+    from advisor.paths import templates_dir
+    from advisor.quiz.page import flashcards, page_data, render_page
+
+    data = page_data(bank, ruleset, topics, seed or 0)
+    text = render_page(data, templates_dir()) if flag == "--html" else flashcards(data)
+    try:
+        atomic_write(path, text, exclusive=not force)
+    except FileExistsError:
+        raise AdvisorError(
+            f"{flag} {path}: the file exists; choose another name, or add --force to replace it"
+        ) from None
+    except OSError as exc:
+        raise AdvisorError(f"{flag} {path}: cannot be written ({exc.strerror})") from None
+    what = "open it in a browser" if flag == "--html" else "import it into Anki or read it as TSV"
+    print(f"Wrote {path}: {len(data['questions'])} questions; {what}.")
+    return 0
+
+
+def _check_target(flag: str, path: Path) -> None:
+    from advisor.errors import AdvisorError
+
+    if path.is_dir():
+        raise AdvisorError(f"{flag} {path}: is a folder; give the name of the file to write")
+    if not path.parent.is_dir():
+        raise AdvisorError(f"{flag} {path}: the folder {path.parent} does not exist")
