@@ -1,1 +1,1 @@
-"""The model server of the custom serving container: the trained model behind Vertex AI's HTTP contract."""
+"""The model server of the serving container, on Vertex AI's custom-container contract."""
