@@ -1,6 +1,8 @@
 """The best trial of a finished Vertex AI hyperparameter tuning job.
 
     python best_trial.py projects/PROJECT/locations/REGION/hyperparameterTuningJobs/ID
+    python best_trial.py JOB --register [--parent-model MODEL]   # and register its model
+    python best_trial.py --dry-run-register gs://.../TRIAL/model/   # print the upload request
 
 A job's trials come back in the order they were created, not ranked, so `trials[0]` is only the
 first trial. The best one is computed: only SUCCEEDED trials count (failed, infeasible and
@@ -64,12 +66,56 @@ def study_metric() -> tuple[str, str]:
     return metric["id"], metric["goal"]
 
 
+def register(model_dir: str, parent_model: str | None = None) -> Any:
+    """Model.upload of a trial's model folder with the serving container submit.py registers
+    trained models with; with `parent_model`, a new version of that model."""
+    from google.cloud import aiplatform
+
+    sys.path.insert(0, str(ROOT))
+    import submit
+
+    image = submit.serving_image()
+    if image is None:
+        raise SystemExit(f"best_trial.py: no serving image for {submit.FRAMEWORK}")
+    settings = submit.serving_container(image)
+    return aiplatform.Model.upload(
+        display_name=submit.JOB_NAME,
+        artifact_uri=model_dir,
+        parent_model=parent_model,
+        serving_container_image_uri=image,
+        serving_container_predict_route=settings.get("model_serving_container_predict_route"),
+        serving_container_health_route=settings.get("model_serving_container_health_route"),
+        serving_container_ports=settings.get("model_serving_container_ports"),
+        sync=True,
+    )
+
+
+def dry_run_register(model_dir: str, parent_model: str | None) -> dict[str, Any]:
+    """The upload request, built by the real SDK with no credentials and no network."""
+    import submit
+    import vertex_dry_run
+
+    with vertex_dry_run.recording() as recorder:
+        submit.init(credentials=vertex_dry_run.anonymous_credentials())
+        vertex_dry_run.until_sent(register, model_dir, parent_model)
+    return {"dry_run": True, "requests": recorder.requests}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", help="the tuning job's resource name (or its numeric id)")
+    parser.add_argument("job", nargs="?", help="the tuning job's resource name (or numeric id)")
     parser.add_argument("--project", default="acme-retail")
     parser.add_argument("--region", default="europe-west4")
+    parser.add_argument("--register", action="store_true", help="register the best model")
+    parser.add_argument("--parent-model", help="register it as a new version of this model")
+    parser.add_argument("--dry-run-register", metavar="MODEL_DIR", help="print the upload request")
     options = parser.parse_args(argv)
+    if options.dry_run_register:
+        request = dry_run_register(options.dry_run_register, options.parent_model)
+        print(json.dumps(request, indent=2, default=str))
+        return 0
+    if not options.job:
+        parser.error("the tuning job's resource name is required")
 
     from google.cloud import aiplatform
 
@@ -81,7 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"best_trial.py: no SUCCEEDED trial reported {metric_id}", file=sys.stderr)
         return 1
     base = job.gca_resource.trial_job_spec.base_output_directory.output_uri_prefix
-    print(json.dumps(describe(trial, metric_id, base or None), indent=2))
+    summary = describe(trial, metric_id, base or None)
+    print(json.dumps(summary, indent=2))
+    if options.register:
+        if "model_dir" not in summary:
+            print("best_trial.py: the job has no base output directory", file=sys.stderr)
+            return 1
+        model = register(summary["model_dir"], options.parent_model)
+        print(f"registered {model.resource_name} (version {model.version_id})", file=sys.stderr)
     return 0
 
 

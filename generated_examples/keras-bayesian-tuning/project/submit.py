@@ -66,6 +66,9 @@ TRAINING_IMAGES: dict[tuple[str, str], str] = {
 SERVING_IMAGES: dict[str, str] = {
     "tensorflow": "tf2-cpu.2-15",
 }
+# The Dockerfile of the serving image the project builds when no prebuilt one runs its pins.
+SERVING_CONTAINER = None
+SERVING_PORT, HEALTH_ROUTE, PREDICT_ROUTE = 8080, "/health", "/predict"
 # Whether the prebuilt serving image reads only models trained in the prebuilt training image
 # (xgboost-cpu.2-1 loads an xgboost 3.x model from the custom container but drops its intercept).
 SERVING_NEEDS_PREBUILT_TRAINING = False
@@ -149,8 +152,27 @@ def prebuilt_image(kind: str = "training") -> str | None:
     return f"{registry_prefix(REGION)}-docker.pkg.dev/vertex-ai/{kind}/{name}:latest"
 
 
-def custom_image_uri() -> str:
-    return f"{REGION}-docker.pkg.dev/{PROJECT}/{ARTIFACT_REPOSITORY}/{JOB_NAME}:latest"
+def custom_image_uri(suffix: str = "") -> str:
+    return f"{REGION}-docker.pkg.dev/{PROJECT}/{ARTIFACT_REPOSITORY}/{JOB_NAME}{suffix}:latest"
+
+
+def serving_image() -> str | None:
+    """The prebuilt prediction image, else the one the project builds (SERVING_CONTAINER)."""
+    if SERVING_CONTAINER:
+        return custom_image_uri("-serving")
+    return prebuilt_image("prediction")
+
+
+def serving_container(image_uri: str | None) -> dict[str, Any]:
+    """The model's serving container settings (the SDK's model_serving_container_* arguments)."""
+    settings: dict[str, Any] = {"model_serving_container_image_uri": image_uri}
+    if image_uri and SERVING_CONTAINER:
+        settings |= {
+            "model_serving_container_predict_route": PREDICT_ROUTE,
+            "model_serving_container_health_route": HEALTH_ROUTE,
+            "model_serving_container_ports": [SERVING_PORT],
+        }
+    return settings
 
 
 def machine_spec(machine_type: str = MACHINE_TYPE, with_accelerator: bool = True) -> dict:
@@ -398,7 +420,7 @@ def make_plan(options: argparse.Namespace) -> Plan:
         base_output_dir=f"{BUCKET}/{JOB_NAME}/runs/{stamp}",
         data_uri=data_uri,
         data_upload=upload,
-        serving_image_uri=None if TUNING or mismatched else prebuilt_image("prediction"),
+        serving_image_uri=None if TUNING or mismatched else serving_image(),
         study=study,
     )
     if mismatched:
@@ -432,7 +454,7 @@ def create_training_job(plan: Plan, options: argparse.Namespace) -> Any:
     SDK splits REPLICA_COUNT into the chief and the workers and uploads the model."""
     from google.cloud import aiplatform
 
-    serving = {"model_serving_container_image_uri": plan.serving_image_uri}
+    serving = serving_container(plan.serving_image_uri)
     if plan.container == "prebuilt":
         job: Any = aiplatform.CustomPythonPackageTrainingJob(
             display_name=JOB_NAME,
@@ -450,8 +472,10 @@ def create_training_job(plan: Plan, options: argparse.Namespace) -> Any:
         if ACCELERATOR_TYPE
         else {}
     )
+    registry = {"parent_model": options.parent_model} if options.parent_model else {}
     return job.run(
         model_display_name=JOB_NAME if plan.serving_image_uri else None,
+        **registry,
         base_output_dir=plan.base_output_dir,
         args=plan.args,
         environment_variables=plan.env or None,
@@ -582,6 +606,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--image-uri", help=f"training image (default: {custom_image_uri()} " "for custom)"
+    )
+    parser.add_argument(
+        "--parent-model",
+        help="Model Registry resource name or id: register the trained model as its new version",
     )
     parser.add_argument("--service-account", default=SERVICE_ACCOUNT)
     parser.add_argument("--tensorboard", default=TENSORBOARD, help="TensorBoard resource name")

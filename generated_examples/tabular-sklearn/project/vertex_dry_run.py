@@ -31,7 +31,7 @@ from google.cloud.aiplatform_v1.types import dataset as gca_dataset
 STARTS_WORK: dict[type, tuple[str, ...]] = {
     PipelineServiceClient: ("create_training_pipeline",),
     JobServiceClient: ("create_custom_job", "create_hyperparameter_tuning_job"),
-    ModelServiceClient: ("export_model",),
+    ModelServiceClient: ("export_model", "upload_model"),
 }
 
 # Request fields that are call options, not part of what is sent as the request body.

@@ -97,11 +97,17 @@ class InMemoryDataset(Dataset):
         return self.x.numpy(), self.y.numpy()
 
 
-def load_image(uri: str, size: int) -> np.ndarray:
-    """An image file (local or gs://) as float32 CHW in [0, 1], RGB, resized to size x size."""
-    with fsspec.open(uri, "rb") as handle:
-        image = Image.open(handle).convert("RGB").resize((size, size), Image.BILINEAR)
+def decode_image(handle: Any, size: int) -> np.ndarray:
+    """Encoded image bytes as float32 CHW in [0, 1], RGB, resized to size x size; the server
+    (serving/predictor.py) decodes a request's images with this same function."""
+    image = Image.open(handle).convert("RGB").resize((size, size), Image.BILINEAR)
     return np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0
+
+
+def load_image(uri: str, size: int) -> np.ndarray:
+    """An image file (local or gs://), decoded by decode_image."""
+    with fsspec.open(uri, "rb") as handle:
+        return decode_image(handle, size)
 
 
 class ImageFiles(Dataset):

@@ -65,3 +65,23 @@ def test_describe_names_the_trial_model_folder() -> None:
     assert summary["parameters"] == {"learning_rate": pytest.approx(0.01)}
     assert summary["model_dir"] == "gs://bucket/job/runs/1/3/model/"
     assert metric_value(TRIALS[4], "accuracy") is None
+
+
+def test_register_uploads_the_trial_model_with_the_serving_image(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    import best_trial
+    import submit
+
+    model_dir = "gs://bucket/runs/1/7/model/"
+    parent = f"projects/{submit.PROJECT}/locations/{submit.REGION}/models/42"
+    assert best_trial.main(["--dry-run-register", model_dir, "--parent-model", parent]) == 0
+    (sent,) = json.loads(capsys.readouterr().out)["requests"]
+    assert sent["method"].endswith("upload_model")
+    request = sent["request"]["request"]
+    model = request["model"]
+    assert model["artifact_uri"] == model_dir
+    assert model["container_spec"]["image_uri"] == submit.serving_image()
+    assert request["parent_model"] == parent  # a new version, not a new model
