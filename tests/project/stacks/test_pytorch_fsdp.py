@@ -5,6 +5,7 @@ kill and one consolidated model at the end."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -97,9 +98,26 @@ def _run(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]
     return metrics, _epoch_losses(result.stderr)
 
 
+def _process_tree(root: int) -> list[int]:
+    """root and its descendants (torchrun starts its workers in sessions of their own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
 def _kill_after_checkpoint(project: Path, *args: str) -> int:
-    """Start the run in its own process group and SIGKILL all of it (launcher and workers, as a
-    preempted machine) once LATEST names a checkpoint; return that checkpoint's epoch."""
+    """Start the run and SIGKILL all of it (launcher and workers, as a preempted machine) once
+    LATEST names a checkpoint; return that checkpoint's epoch."""
     marker = project / "out" / "checkpoints" / "LATEST"
     process = subprocess.Popen(
         trainer_command(project, MAIN_PYTHON, *args),
@@ -107,7 +125,6 @@ def _kill_after_checkpoint(project: Path, *args: str) -> int:
         env=run_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -116,7 +133,9 @@ def _kill_after_checkpoint(project: Path, *args: str) -> int:
             assert time.monotonic() < deadline
             time.sleep(0.02)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        for pid in _process_tree(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait()
     assert not (project / "out" / "model" / "model.pt").exists(), "finished before the kill"
     return int(json.loads(marker.read_text())["progress"]["epoch"])
@@ -130,9 +149,10 @@ def test_fsdp_two_gloo_processes_shard_resume_and_consolidate(project: Path) -> 
     reference, reference_losses = _run(project, *flags)
     assert reference["sharded"] is True and reference["world_size"] == 2
     # each process holds about half of the parameters
-    assert abs(reference["local_parameters"] - reference["parameters"] / 2) <= 0.02 * reference[
-        "parameters"
-    ]
+    assert (
+        abs(reference["local_parameters"] - reference["parameters"] / 2)
+        <= 0.02 * reference["parameters"]
+    )
     assert reference_losses[8] < reference_losses[1]  # it learns
     check_model(project)  # the consolidated model loads and predicts without the project's code
     state = torch.load(project / "out" / "model" / "state_dict.pt", weights_only=True)
