@@ -24,6 +24,7 @@ from tests.helpers.stack_runs import (
     import_file,
     make_sample,
     run_env,
+    run_generated_tests,
     train,
     trainer_command,
 )
@@ -191,3 +192,11 @@ def test_fsdp_one_process_with_activation_checkpointing(project: Path, tmp_path:
     assert metrics["local_parameters"] == metrics["parameters"]
     assert metrics["epochs_completed"] == 2
     check_model(project)
+
+
+@pytest.mark.slow
+def test_generated_tests_cover_the_sharded_path(tmp_path: Path) -> None:
+    project = generate(dict(ANSWERS), tmp_path / "project", STACK)
+    output = run_generated_tests(project)
+    for name in ("test_one_epoch_trains_and_saves", "test_fsdp_two_cpu_processes"):
+        assert f"test_smoke.py::{name} PASSED" in output
