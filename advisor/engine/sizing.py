@@ -294,7 +294,7 @@ def _apply(
             f" {stack}."
             + (
                 ""
-                if frameworks.get("shards")
+                if cat.kind(offer) in (frameworks.get("shards") or [])
                 else " The generated trainer replicates the whole model on every device, so it"
                 f" cannot run this plan as is: train with {stack} instead."
             )

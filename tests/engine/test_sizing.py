@@ -283,3 +283,18 @@ def test_the_readme_table_shows_what_recommend_gives_for_each_example(ruleset: R
             assert hardware["machine_type"] in today, name
         if cost.get("estimate_usd") is not None:
             assert f"${cost['estimate_usd']:,.2f}" in estimate, name
+
+
+def test_a_sharded_gpu_plan_for_pytorch_has_no_cannot_run_warning(ruleset: RuleSet) -> None:
+    # 20B parameters on GPUs: the generated PyTorch trainer shards them with FSDP2
+    rec = _rec(
+        ruleset,
+        task="text_classification",
+        framework="pytorch",
+        model_parameters=20_000_000_000,
+        custom_ops=True,
+    )
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "multi_gpu" and "FSDP2" in hardware["sizing"]["sharding"]
+    assert any("shards it over" in w for w in hardware["warnings"])
+    assert not any("cannot run this plan" in w for w in hardware["warnings"])

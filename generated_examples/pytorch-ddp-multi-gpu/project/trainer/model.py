@@ -52,6 +52,11 @@ def build_model(meta: dict[str, Any], opts: argparse.Namespace) -> nn.Module:
     return SmallCNN(meta["num_classes"], opts.channels, opts.dropout)
 
 
+def blocks(net: nn.Module) -> list[nn.Module]:
+    """The repeated blocks of the model (empty when it has none): sharded training wraps each."""
+    return list(getattr(net, "blocks", []))
+
+
 def loss_function() -> nn.Module:
     return nn.CrossEntropyLoss()
 

@@ -7,6 +7,7 @@ Distribution: pytorch_ddp.
     python -m trainer.task                 # one process; re-launches itself under torchrun when
                                            # there are several GPUs or machines
     torchrun --standalone --nproc_per_node=2 -m trainer.task --device cpu   # DDP on CPU (gloo)
+    python -m trainer.task --fsdp --nproc_per_node=2 --device cpu   # sharded (FSDP2) on CPU
 
 Vertex AI's PyTorch containers set MASTER_ADDR, MASTER_PORT, WORLD_SIZE (machines) and RANK (this
 machine) but not LOCAL_RANK, so one process per GPU needs a launcher: `torchrun_command` builds it.
@@ -28,7 +29,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from trainer import data, reporting, storage
+from trainer import data, reporting, sharding, storage
 from trainer import model as model_lib
 
 LOG = logging.getLogger("trainer")
@@ -36,6 +37,8 @@ CHECKPOINT = "last.pt"
 # Mixed precision (float16 autocast + GradScaler) when the recommendation asks for it; CUDA only.
 AMP_DEFAULT = True
 DISTRIBUTED = True
+# Fully sharded data parallel: the sizing found no single device that holds the training state.
+SHARDED = False
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=AMP_DEFAULT,
         help="float16 autocast and loss scaling (CUDA only)",
+    )
+    parser.add_argument(
+        "--fsdp",
+        action=argparse.BooleanOptionalAction,
+        default=SHARDED,
+        help="shard parameters, gradients and optimizer state over the processes (FSDP2)",
+    )
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --fsdp: bfloat16 compute where the GPU has it (float32 elsewhere)",
+    )
+    parser.add_argument(
+        "--activation_checkpointing",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="with --fsdp: recompute each block's activations in the backward pass (less memory)",
     )
     parser.add_argument(
         "--nproc_per_node",
@@ -213,6 +234,14 @@ def evaluate(
     return model_lib.summarize(sums.tolist())
 
 
+def validate(
+    net: torch.nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: bool
+) -> dict[str, float]:
+    if sharding.is_sharded(net):
+        return sharding.evaluate(net, loader, device)
+    return evaluate(net, loader, device, amp)
+
+
 def export(
     net: torch.nn.Module, meta: dict[str, Any], args: argparse.Namespace, metrics: dict[str, Any]
 ) -> None:
@@ -246,7 +275,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rank, local_rank, world_size, device = setup_processes(args)
     chief = rank == 0
     torch.manual_seed(args.seed)
-    amp = bool(args.amp) and device.type == "cuda"
+    if args.fsdp:
+        sharding.join_alone()  # one process: a group of one, so the sharded code path is the same
+    # float16 loss scaling is for replicas; a sharded model computes in bfloat16 instead
+    amp = bool(args.amp) and device.type == "cuda" and not args.fsdp
 
     prepared = data.prepare(args.data, args)
     workers = worker_count(args.num_workers, prepared.train, device)
@@ -261,6 +293,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     val_loader = data.make_loader(prepared.val, args.batch_size, train=False, **loader_options)
 
     net = model_lib.build_model(prepared.meta, args).to(device)
+    parameters = sum(p.numel() for p in net.parameters())
+    if args.fsdp:  # before the optimizer: it must hold the sharded parameters
+        bf16 = bool(args.bf16) and sharding.bf16_available(device)
+        net = sharding.shard(net, device, bf16, bool(args.activation_checkpointing))
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay
     )
@@ -269,7 +305,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     checkpoint_path = storage.join(storage.resolve(args.checkpoint_dir), CHECKPOINT)
     progress: dict[str, Any] = {"epoch": 0, "best_val_loss": math.inf, "bad_epochs": 0}
-    if storage.exists(checkpoint_path):
+    if args.fsdp:
+        checkpoint_path = storage.resolve(args.checkpoint_dir)
+        progress = sharding.load(checkpoint_path, net, optimizer) or progress
+        if progress["epoch"]:
+            LOG.info("resumed from %s after epoch %d", checkpoint_path, progress["epoch"])
+    elif storage.exists(checkpoint_path):
         saved = storage.load_torch(checkpoint_path)
         net.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -278,7 +319,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         LOG.info("resumed from %s after epoch %d", checkpoint_path, progress["epoch"])
     resumed_from = int(progress["epoch"])
 
-    if world_size > 1:
+    if world_size > 1 and not args.fsdp:
         net = DistributedDataParallel(
             net, device_ids=[local_rank] if device.type == "cuda" else None
         )
@@ -295,6 +336,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stopped_early = False
     for epoch in range(resumed_from + 1, args.epochs + 1):
         data.set_epoch(train_loader, epoch)
+        torch.manual_seed(args.seed + epoch)  # dropout draws the same after a resume
         tick = time.perf_counter()
         train_loss, samples = train_epoch(
             net, train_loader, optimizer, scaler, loss_fn, device, amp,
@@ -303,7 +345,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - tick
-        metrics = {"train_loss": train_loss, **evaluate(bare, val_loader, device, amp)}
+        metrics = {"train_loss": train_loss, **validate(bare, val_loader, device, amp)}
         metrics["train_samples_per_second"] = samples * world_size / max(seconds, 1e-9)
         reporter.epoch(epoch, metrics)
 
@@ -313,7 +355,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "best_val_loss": min(metrics["val_loss"], progress["best_val_loss"]),
             "bad_epochs": 0 if improved else progress["bad_epochs"] + 1,
         }
-        if chief:
+        if args.fsdp:  # every process writes its shard
+            sharding.save(checkpoint_path, net, optimizer, progress)
+        elif chief:
             state = {
                 "model": bare.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -327,7 +371,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             break
     reporter.close()
     if not metrics:  # restarted after the last epoch: nothing left to train
-        metrics = evaluate(bare, val_loader, device, amp)
+        metrics = validate(bare, val_loader, device, amp)
 
     summary: dict[str, Any] = {
         **metrics,
@@ -338,8 +382,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "world_size": world_size,
         "device": device.type,
         "amp": amp,
+        "sharded": bool(args.fsdp),
+        "parameters": parameters,
+        "local_parameters": sharding.local_parameters(net),
         "metric": {"id": reporting.METRIC_ID, "goal": reporting.METRIC_GOAL},
     }
+    if args.fsdp:  # one consolidated model for serving, gathered on the chief
+        state = sharding.consolidated(net)
+        if chief:
+            bare = model_lib.build_model(prepared.meta, args)
+            bare.load_state_dict(state)
     if chief:
         export(bare, prepared.meta, args, summary)
     if dist.is_initialized():
@@ -352,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    if DISTRIBUTED and needs_launcher(args):
+    if (DISTRIBUTED or args.fsdp) and needs_launcher(args):
         command = torchrun_command(argv, wanted_processes(args))
         LOG.info("launching %s", " ".join(command))
         return subprocess.call(command)
