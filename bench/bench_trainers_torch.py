@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.gen import render_to  # noqa: E402
+from tests.helpers.gen import render_to  # noqa: E402
 
 # The baseline: the same model and data, a plain loop over shuffled index slices.
 HAND_LOOP = r"""
