@@ -1,0 +1,110 @@
+"""Every generated project is a CI-ready repository: pinned pyproject.toml, lint settings the
+code satisfies, pre-commit hooks, and CI files that their schemas accept."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers.gen import render_to
+from tests.helpers.targets import STACK_ANSWERS
+
+DEV_TOOLS = {"pytest", "black", "ruff", "pre-commit"}
+
+
+@pytest.fixture(scope="module", params=sorted(STACK_ANSWERS))
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_to(STACK_ANSWERS[request.param], tmp_path_factory.mktemp(request.param))
+
+
+def _pins(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def _name(pin: str) -> str:
+    return pin.split("==", 1)[0].lower()
+
+
+def test_pyproject_has_the_requirements_pins(project: Path) -> None:
+    requirements = project / "requirements.txt"
+    if not requirements.exists():  # a project with no Python code gets no pyproject either
+        assert not (project / "pyproject.toml").exists()
+        return
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    deps = meta["project"]["dependencies"]
+    dev = meta["project"]["optional-dependencies"]["dev"]
+    assert sorted(deps + [p for p in dev if _name(p) in {"pytest"}]) == sorted(_pins(requirements))
+    assert all("==" in pin for pin in deps + dev)
+    assert {_name(p) for p in dev} >= DEV_TOOLS
+    assert meta["tool"]["black"]["line-length"] == meta["tool"]["ruff"]["line-length"] == 100
+
+
+@pytest.mark.parametrize("tool", [["black", "--check", "."], ["ruff", "check", "."]])
+def test_code_passes_the_projects_own_lint_settings(project: Path, tool: list[str]) -> None:
+    if not (project / "pyproject.toml").exists():
+        assert not list(project.rglob("*.py")), "Python code without a pyproject.toml"
+        return
+    run = subprocess.run(
+        [sys.executable, "-m", *tool], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_pre_commit_runs_the_pinned_tools(project: Path) -> None:
+    config_path = project / ".pre-commit-config.yaml"
+    if not (project / "requirements.txt").exists():
+        assert not config_path.exists()
+        return
+    hooks = {
+        h["id"]: h
+        for repo in yaml.safe_load(config_path.read_text())["repos"]
+        for h in repo["hooks"]
+    }
+    assert {"ruff", "black", "tests"} <= set(hooks)
+    assert hooks["tests"]["stages"] == ["pre-push"]
+
+
+def _check_jsonschema() -> str:
+    found = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    found = found or shutil.which("check-jsonschema")
+    assert found, "check-jsonschema is missing: pip install -e '.[test]'"
+    return found
+
+
+def test_ci_files_pass_their_schemas(project: Path) -> None:
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    cloudbuild = project / "cloudbuild.yaml"
+    if not (project / "Dockerfile").exists():  # CI builds an image: custom-training stacks only
+        assert not workflow.exists() and not cloudbuild.exists()
+        return
+    for schema, path in (("vendor.github-workflows", workflow), ("vendor.cloudbuild", cloudbuild)):
+        run = subprocess.run(
+            [_check_jsonschema(), "--builtin-schema", schema, str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+    flow = yaml.safe_load(workflow.read_text())
+    test_steps = [s.get("run") for s in flow["jobs"]["test"]["steps"]]
+    assert {"make test", "make dry-run"} <= set(test_steps)
+    release = flow["jobs"]["release"]
+    assert "refs/heads/main" in release["if"] and release["permissions"]["id-token"] == "write"
+    text = workflow.read_text() + cloudbuild.read_text()
+    assert text.count("--platform linux/amd64") == 2
+    assert "$GITHUB_SHA" in text and "$COMMIT_SHA" in text and ":latest" not in text
+    assert "-docker.pkg.dev/acme-ml/training/demo-job" in text
+    assert "credentials_json" not in text  # Workload Identity Federation, no keys
+
+
+def test_readme_builds_amd64_images_tagged_with_the_commit(project: Path) -> None:
+    readme = (project / "README.md").read_text()
+    builds = [line for line in readme.splitlines() if "docker build" in line]
+    assert all("--platform linux/amd64" in line and ":latest" not in line for line in builds)
