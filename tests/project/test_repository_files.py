@@ -12,15 +12,23 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import REPO
 from tests.helpers.gen import render_to
 from tests.helpers.targets import STACK_ANSWERS
+from tests.helpers.vertex import dry_run, job_parts, pool_code
 
 DEV_TOOLS = {"pytest", "black", "ruff", "pre-commit"}
+# Every stack: the answer sets of the targets, and the Gemini route from its example.
+ANSWERS = STACK_ANSWERS | {
+    "foundation_model": yaml.safe_load(
+        (REPO / "examples" / "reviews-gemini-tuning.yml").read_text()
+    )
+}
 
 
-@pytest.fixture(scope="module", params=sorted(STACK_ANSWERS))
+@pytest.fixture(scope="module", params=sorted(ANSWERS))
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_to(STACK_ANSWERS[request.param], tmp_path_factory.mktemp(request.param))
+    return render_to(ANSWERS[request.param], tmp_path_factory.mktemp(request.param))
 
 
 def _pins(path: Path) -> list[str]:
@@ -108,3 +116,16 @@ def test_readme_builds_amd64_images_tagged_with_the_commit(project: Path) -> Non
     readme = (project / "README.md").read_text()
     builds = [line for line in readme.splitlines() if "docker build" in line]
     assert all("--platform linux/amd64" in line and ":latest" not in line for line in builds)
+
+
+def test_custom_image_is_tagged_with_the_commit(tmp_path: Path) -> None:
+    project = render_to(STACK_ANSWERS["scikit_learn"], tmp_path / "project")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "generated"]):
+        subprocess.run([*git, *args], cwd=project, check=True, capture_output=True)
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=project, capture_output=True, text=True
+    ).stdout.strip()
+    _, pools, _ = job_parts(dry_run(project, "submit", "--container", "custom"))
+    image = pool_code(pools[0])[0]
+    assert image == f"us-central1-docker.pkg.dev/acme-ml/training/demo-job:{sha}"
