@@ -89,7 +89,7 @@ def _check_jsonschema() -> str:
 def test_ci_files_pass_their_schemas(project: Path) -> None:
     workflow = project / ".github" / "workflows" / "ci.yml"
     cloudbuild = project / "cloudbuild.yaml"
-    if not (project / "Dockerfile").exists():  # CI builds an image: custom-training stacks only
+    if not (project / "requirements.txt").exists():  # nothing to install, test or submit
         assert not workflow.exists() and not cloudbuild.exists()
         return
     for schema, path in (("vendor.github-workflows", workflow), ("vendor.cloudbuild", cloudbuild)):
@@ -102,14 +102,21 @@ def test_ci_files_pass_their_schemas(project: Path) -> None:
         assert run.returncode == 0, run.stdout + run.stderr
     flow = yaml.safe_load(workflow.read_text())
     test_steps = [s.get("run") for s in flow["jobs"]["test"]["steps"]]
-    assert {"make test", "make dry-run"} <= set(test_steps)
+    assert test_steps[-3:] == ["make install", "make test", "make dry-run"]
     release = flow["jobs"]["release"]
     assert "refs/heads/main" in release["if"] and release["permissions"]["id-token"] == "write"
+    build = yaml.safe_load(cloudbuild.read_text())
+    assert "make test && make dry-run" in build["steps"][0]["args"][-1]
     text = workflow.read_text() + cloudbuild.read_text()
+    assert "credentials_json" not in text and ":latest" not in text  # WIF, no keys; no tags
+    if not (project / "Dockerfile").exists():  # a managed service: on main, `make submit`
+        assert release["steps"][-1]["run"] == "make submit"
+        assert "docker" not in text
+        return
     assert text.count("--platform linux/amd64") == 2
-    assert "$GITHUB_SHA" in text and "$COMMIT_SHA" in text and ":latest" not in text
+    assert "$GITHUB_SHA" in text and "$COMMIT_SHA" in text
     assert "-docker.pkg.dev/acme-ml/training/demo-job" in text
-    assert "credentials_json" not in text  # Workload Identity Federation, no keys
+    assert release["steps"][-1]["run"].startswith("python submit.py --container custom")
 
 
 def test_readme_builds_amd64_images_tagged_with_the_commit(project: Path) -> None:
