@@ -136,3 +136,32 @@ def test_custom_image_is_tagged_with_the_commit(tmp_path: Path) -> None:
     _, pools, _ = job_parts(dry_run(project, "submit", "--container", "custom"))
     image = pool_code(pools[0])[0]
     assert image == f"us-central1-docker.pkg.dev/acme-ml/training/demo-job:{sha}"
+
+
+def test_update_brings_the_repository_files_to_an_older_project(tmp_path: Path) -> None:
+    """A project generated before these files existed gets them; the user's edits stay."""
+    import json
+
+    from advisor.project.update import update_project
+
+    project = render_to(STACK_ANSWERS["scikit_learn"], tmp_path / "project")
+    new = [
+        ".github/workflows/ci.yml",
+        "cloudbuild.yaml",
+        "pyproject.toml",
+        ".pre-commit-config.yaml",
+    ]
+    record_path = project / ".advisor" / "base.json"
+    record = json.loads(record_path.read_text())
+    for rel in new:  # as an older advisor left it: neither on disk nor in the record
+        (project / rel).unlink()
+        del record["files"][rel]
+    record_path.write_text(json.dumps(record))
+    with (project / "Makefile").open("a") as makefile:
+        makefile.write("\nmine:\n\techo kept\n")
+
+    update_project(project)
+
+    assert all((project / rel).is_file() for rel in new)
+    assert "mine:\n\techo kept" in (project / "Makefile").read_text()
+    assert "uv sync --frozen" in (project / "Makefile").read_text()
