@@ -183,8 +183,12 @@ def _black_identity() -> str:
 
 
 def find_leftovers(files: Mapping[str, str]) -> tuple[str, str, int] | None:
-    """The first Jinja marker in the output: (file, marker, line), or None."""
+    """The first Jinja marker in the output: (file, marker, line), or None.
+
+    `${{` is a GitHub Actions expression, not Jinja, so it is not a marker.
+    """
     for rel, text in files.items():
+        text = text.replace("${{", "$")
         for marker in _LEFTOVERS:
             if marker in text:
                 line = next(i for i, ln in enumerate(text.splitlines(), 1) if marker in ln)

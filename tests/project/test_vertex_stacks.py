@@ -70,7 +70,8 @@ def test_stack_job_matches_the_recommendation(answers: dict[str, Any], tmp_path:
                 "model_parameters": 200_000_000,
             },
             [
-                "docker build -t us-central1-docker.pkg.dev/acme-ml/training/demo-job:latest",
+                "IMAGE=us-central1-docker.pkg.dev/acme-ml/training/demo-job:$(git rev-parse",
+                "docker build --platform linux/amd64 -t $IMAGE",
                 "`ct5lp-hightpu-",  # today's TPU v5e from the catalogue (the exam's v3-8 is legacy)
                 "(topology ",
             ],

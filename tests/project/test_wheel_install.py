@@ -37,6 +37,18 @@ def test_wheel_carries_rules_and_templates(installed: Path, tmp_path: Path) -> N
     assert "site-packages" in rules and Path(rules, "questions.yaml").is_file()
     assert "site-packages" in templates and Path(templates, "context.yaml").is_file()
     assert not Path(rules).is_relative_to(REPO)
+    # everything, dotfiles (.github/, .pre-commit-config.yaml) included
+    tracked = subprocess.run(
+        ["git", "ls-files", "templates", "rules"], cwd=REPO, capture_output=True, text=True
+    ).stdout.split()
+    assert tracked
+    installed_root = {"templates": Path(templates), "rules": Path(rules)}
+    missing = [
+        rel
+        for rel in tracked
+        if not installed_root[rel.split("/", 1)[0]].joinpath(rel.split("/", 1)[1]).is_file()
+    ]
+    assert not missing, missing[:10]
 
 
 @pytest.mark.slow
@@ -66,6 +78,8 @@ def test_installed_new_generates_a_project_whose_smoke_test_passes(
     )
     assert result.returncode == 0, result.stderr
     assert (project / "trainer" / "task.py").is_file() and (project / "submit.py").is_file()
+    assert (project / ".github" / "workflows" / "ci.yml").is_file()
+    assert (project / "pyproject.toml").is_file() and (project / "cloudbuild.yaml").is_file()
     # The wheel's venv has only advisor; the generated project's tests run with the frameworks
     # of the test environment (what `make install` would give the project).
     smoke = subprocess.run(

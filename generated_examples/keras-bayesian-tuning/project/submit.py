@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -152,8 +153,26 @@ def prebuilt_image(kind: str = "training") -> str | None:
     return f"{registry_prefix(REGION)}-docker.pkg.dev/vertex-ai/{kind}/{name}:latest"
 
 
+def image_tag() -> str:
+    """The commit the image is built from, as the README and CI tag it; `latest` outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "latest"
+    tag = out.stdout.strip()
+    return tag if out.returncode == 0 and tag else "latest"
+
+
 def custom_image_uri(suffix: str = "") -> str:
-    return f"{REGION}-docker.pkg.dev/{PROJECT}/{ARTIFACT_REPOSITORY}/{JOB_NAME}{suffix}:latest"
+    image = f"{REGION}-docker.pkg.dev/{PROJECT}/{ARTIFACT_REPOSITORY}/{JOB_NAME}{suffix}"
+    return f"{image}:{image_tag()}"
 
 
 def serving_image() -> str | None:

@@ -1,0 +1,167 @@
+"""Every generated project is a CI-ready repository: pinned pyproject.toml, lint settings the
+code satisfies, pre-commit hooks, and CI files that their schemas accept."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.helpers.gen import render_to
+from tests.helpers.targets import STACK_ANSWERS
+from tests.helpers.vertex import dry_run, job_parts, pool_code
+
+DEV_TOOLS = {"pytest", "black", "ruff", "pre-commit"}
+# Every stack: the answer sets of the targets, and the Gemini route from its example.
+ANSWERS = STACK_ANSWERS | {
+    "foundation_model": yaml.safe_load(
+        (REPO / "examples" / "reviews-gemini-tuning.yml").read_text()
+    )
+}
+
+
+@pytest.fixture(scope="module", params=sorted(ANSWERS))
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_to(ANSWERS[request.param], tmp_path_factory.mktemp(request.param))
+
+
+def _pins(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def _name(pin: str) -> str:
+    return pin.split("==", 1)[0].lower()
+
+
+def test_pyproject_has_the_requirements_pins(project: Path) -> None:
+    requirements = project / "requirements.txt"
+    if not requirements.exists():  # a project with no Python code gets no pyproject either
+        assert not (project / "pyproject.toml").exists()
+        return
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    deps = meta["project"]["dependencies"]
+    dev = meta["project"]["optional-dependencies"]["dev"]
+    assert sorted(deps + [p for p in dev if _name(p) in {"pytest"}]) == sorted(_pins(requirements))
+    assert all("==" in pin for pin in deps + dev)
+    assert {_name(p) for p in dev} >= DEV_TOOLS
+    assert meta["tool"]["black"]["line-length"] == meta["tool"]["ruff"]["line-length"] == 100
+
+
+@pytest.mark.parametrize("tool", [["black", "--check", "."], ["ruff", "check", "."]])
+def test_code_passes_the_projects_own_lint_settings(project: Path, tool: list[str]) -> None:
+    if not (project / "pyproject.toml").exists():
+        assert not list(project.rglob("*.py")), "Python code without a pyproject.toml"
+        return
+    run = subprocess.run(
+        [sys.executable, "-m", *tool], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_pre_commit_runs_the_pinned_tools(project: Path) -> None:
+    config_path = project / ".pre-commit-config.yaml"
+    if not (project / "requirements.txt").exists():
+        assert not config_path.exists()
+        return
+    hooks = {
+        h["id"]: h
+        for repo in yaml.safe_load(config_path.read_text())["repos"]
+        for h in repo["hooks"]
+    }
+    assert {"ruff", "black", "tests"} <= set(hooks)
+    assert hooks["tests"]["stages"] == ["pre-push"]
+
+
+def _check_jsonschema() -> str:
+    found = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    found = found or shutil.which("check-jsonschema")
+    assert found, "check-jsonschema is missing: pip install -e '.[test]'"
+    return found
+
+
+def test_ci_files_pass_their_schemas(project: Path) -> None:
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    cloudbuild = project / "cloudbuild.yaml"
+    if not (project / "requirements.txt").exists():  # nothing to install, test or submit
+        assert not workflow.exists() and not cloudbuild.exists()
+        return
+    for schema, path in (("vendor.github-workflows", workflow), ("vendor.cloudbuild", cloudbuild)):
+        run = subprocess.run(
+            [_check_jsonschema(), "--builtin-schema", schema, str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+    flow = yaml.safe_load(workflow.read_text())
+    test_steps = [s.get("run") for s in flow["jobs"]["test"]["steps"]]
+    assert test_steps[-3:] == ["make install", "make test", "make dry-run"]
+    release = flow["jobs"]["release"]
+    assert "refs/heads/main" in release["if"] and release["permissions"]["id-token"] == "write"
+    build = yaml.safe_load(cloudbuild.read_text())
+    assert "make test && make dry-run" in build["steps"][0]["args"][-1]
+    text = workflow.read_text() + cloudbuild.read_text()
+    assert "credentials_json" not in text and ":latest" not in text  # WIF, no keys; no tags
+    if not (project / "Dockerfile").exists():  # a managed service: on main, `make submit`
+        assert release["steps"][-1]["run"] == "make submit"
+        assert "docker" not in text
+        return
+    assert text.count("--platform linux/amd64") == 2
+    assert "$GITHUB_SHA" in text and "$COMMIT_SHA" in text
+    assert "-docker.pkg.dev/acme-ml/training/demo-job" in text
+    assert release["steps"][-1]["run"].startswith("python submit.py --container custom")
+
+
+def test_readme_builds_amd64_images_tagged_with_the_commit(project: Path) -> None:
+    readme = (project / "README.md").read_text()
+    builds = [line for line in readme.splitlines() if "docker build" in line]
+    assert all("--platform linux/amd64" in line and ":latest" not in line for line in builds)
+
+
+def test_custom_image_is_tagged_with_the_commit(tmp_path: Path) -> None:
+    project = render_to(STACK_ANSWERS["scikit_learn"], tmp_path / "project")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "generated"]):
+        subprocess.run([*git, *args], cwd=project, check=True, capture_output=True)
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=project, capture_output=True, text=True
+    ).stdout.strip()
+    _, pools, _ = job_parts(dry_run(project, "submit", "--container", "custom"))
+    image = pool_code(pools[0])[0]
+    assert image == f"us-central1-docker.pkg.dev/acme-ml/training/demo-job:{sha}"
+
+
+def test_update_brings_the_repository_files_to_an_older_project(tmp_path: Path) -> None:
+    """A project generated before these files existed gets them; the user's edits stay."""
+    import json
+
+    from advisor.project.update import update_project
+
+    project = render_to(STACK_ANSWERS["scikit_learn"], tmp_path / "project")
+    new = [
+        ".github/workflows/ci.yml",
+        "cloudbuild.yaml",
+        "pyproject.toml",
+        ".pre-commit-config.yaml",
+    ]
+    record_path = project / ".advisor" / "base.json"
+    record = json.loads(record_path.read_text())
+    for rel in new:  # as an older advisor left it: neither on disk nor in the record
+        (project / rel).unlink()
+        del record["files"][rel]
+    record_path.write_text(json.dumps(record))
+    with (project / "Makefile").open("a") as makefile:
+        makefile.write("\nmine:\n\techo kept\n")
+
+    update_project(project)
+
+    assert all((project / rel).is_file() for rel in new)
+    assert "mine:\n\techo kept" in (project / "Makefile").read_text()
+    assert "uv sync --frozen" in (project / "Makefile").read_text()
