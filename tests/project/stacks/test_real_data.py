@@ -199,3 +199,22 @@ def test_schema_fixes_how_a_column_is_read(project: Path, tmp_path: Path) -> Non
     assert result.returncode == 2, result.stderr[-3000:]
     assert str(bad) in result.stderr and "'mean radius'" in result.stderr
     assert "numeric, categorical, ignore" in result.stderr
+
+
+def test_answers_id_columns_are_left_out_without_a_flag(cancer_csv: Path, tmp_path: Path) -> None:
+    import joblib
+
+    answers = {
+        "project_name": "real-ids",
+        "task": "tabular_classification",
+        "label_column": LABEL,
+        "id_columns": "patient_id",
+        **STACKS["scikit_learn"],
+    }
+    project = render_to(answers, tmp_path / "ids")
+    result = run_trainer(project, f"--data={cancer_csv}", *FAST["scikit_learn"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    estimator = joblib.load(project / "out" / "model" / "model.joblib")
+    assert estimator.n_features_in_ == 30  # the 30 measurements, not the patient number
+    help_text = run_trainer(project, "--help").stdout
+    assert "--id_columns" in help_text and "--split_column" in help_text
