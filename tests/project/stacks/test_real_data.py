@@ -66,10 +66,14 @@ def baseline_accuracy(frame: pd.DataFrame, fraction: float = 0.2) -> float:
     return float(model.score(x.iloc[val], y.iloc[val]))
 
 
-def run_trainer(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_trainer(
+    project: Path, *args: str, out: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One run, with outputs in `out` (PyTorch resumes from the checkpoints of an earlier run in
+    the same folder, so runs on differently shaped data each get their own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIP_", "CLOUD_ML_"))}
     env |= {"OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    out = project / "out"
+    out = out or project / "out"
     return subprocess.run(
         [
             sys.executable,
@@ -144,9 +148,10 @@ def test_split_column_decides_the_validation_rows(
         "--id_columns=patient_id",
         "--split_column=part",
         *FAST[stack_of(project)],
+        out=tmp_path / "out",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics = json.loads((project / "out" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     counted = (
         metrics.get("rows") or metrics.get("examples") or {"validation": metrics["val_examples"]}
     )
@@ -191,7 +196,9 @@ def test_schema_fixes_how_a_column_is_read(project: Path, tmp_path: Path) -> Non
     frame.to_csv(path, index=False)
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps({"mean radius": "numeric", "worst area": "ignore"}))
-    result = run_trainer(project, f"--data={path}", f"--schema={schema}", *FAST[stack_of(project)])
+    result = run_trainer(
+        project, f"--data={path}", f"--schema={schema}", *FAST[stack_of(project)], out=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     bad = tmp_path / "bad_schema.json"
     bad.write_text(json.dumps({"mean radius": "float"}))
