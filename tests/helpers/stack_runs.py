@@ -6,7 +6,6 @@ torch_xla), on tiny data for one or two epochs. This module holds no tests of it
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -14,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,7 +21,7 @@ import black
 import torch
 
 from advisor.project.render import select_stack
-from tests.helpers.gen import recommendation_for, render_to
+from tests.helpers.gen import import_generated, recommendation_for, render_to
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_PYTHON = sys.executable
@@ -136,12 +134,7 @@ def train(
 
 def import_file(path: Path) -> ModuleType:
     """A generated module, imported under a unique name (every project has its own `trainer`)."""
-    spec = importlib.util.spec_from_file_location(f"generated_{uuid.uuid4().hex}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
-    spec.loader.exec_module(module)
-    return module
+    return import_generated(path)
 
 
 def check_model(project: Path, data_file: str = "data/sample.csv") -> torch.Tensor:

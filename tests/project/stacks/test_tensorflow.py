@@ -11,7 +11,6 @@ strategy (with mixed_bfloat16), and ParameterServerStrategy over an in-process c
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.helpers.gen import recommendation_for, render_to
+from tests.helpers.gen import import_generated, recommendation_for, render_to
 
 # Answers that make the engine pick each target (and cover every task family).
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -170,14 +169,7 @@ def train(
 
 def load_data_module(root: Path) -> ModuleType:
     """The generated trainer/data.py under a name of its own (every project has a `trainer`)."""
-    spec = importlib.util.spec_from_file_location(
-        f"data_{root.parent.name}", root / "trainer/data.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return import_generated(root / "trainer/data.py")
 
 
 def check_saved_model(root: Path, out: Path) -> dict[str, Any]:

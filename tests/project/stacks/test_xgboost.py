@@ -9,7 +9,6 @@ the CPU when no GPU is visible).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.helpers.gen import recommendation_for, render_to
+from tests.helpers.gen import import_generated, recommendation_for, render_to
 
 ANSWERS: dict[str, dict[str, Any]] = {
     # CPU, classification, grid search over a small all-discrete space
@@ -112,14 +111,7 @@ def train(root: Path, out: Path, *flags: str) -> subprocess.CompletedProcess[str
 
 
 def load_data_module(root: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"xgb_data_{root.parent.name}", root / "trainer/data.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_generated(root / "trainer/data.py")
 
 
 def check_booster(root: Path, out: Path) -> dict[str, Any]:

@@ -20,20 +20,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainer import table
+from trainer.table import DataError, read_table, source_files
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = str(ROOT / "data/reviews.csv")
 LABEL = "label"
 TEXT = "text"
 CLASSIFICATION = True
-VALIDATION_FRACTION = 0.2
-SEED = 42
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+VALIDATION_FRACTION = table.VALIDATION_SPLIT
+SEED = table.SEED
+__all__ = ["DataError", "read_table", "source_files"]  # the shared ones, re-exported
 # The standardization of keras.layers.TextVectorization ("lower_and_strip_punctuation").
 STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
-
-
-class DataError(Exception):
-    """Unusable input data: the trainer reports it with exit code 2 and no traceback."""
 
 
 @dataclass
@@ -47,59 +46,14 @@ class Split:
     meta: dict[str, Any]
 
 
-def source_files(path: str) -> list[str]:
-    """The table files behind `path`: the file itself, every table of a folder, or a glob."""
-    import fsspec
-
-    try:
-        fs, _, found = fsspec.get_fs_token_paths(path)
-        files: list[str] = []
-        for item in found:
-            if fs.isdir(item):
-                files += sorted(p for p in fs.find(item) if p.endswith(TABLE_SUFFIXES))
-            elif fs.exists(item):
-                files.append(item)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read ({exc})") from None
-    if not files:
-        raise DataError(f"{path}: no such file (pass --data with a CSV or Parquet file, or gs://)")
-    return [fs.unstrip_protocol(f) if "://" in path else f for f in files]
-
-
-def read_table(path: str) -> pd.DataFrame:
-    """Every table behind `path`, concatenated (Parquet by extension, CSV otherwise)."""
-    import fsspec
-
-    frames = []
-    for name in source_files(path):
-        try:
-            with fsspec.open(name, "rb") as handle:
-                if name.endswith((".parquet", ".pq")):
-                    frames.append(pd.read_parquet(handle))
-                else:
-                    frames.append(pd.read_csv(handle))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise DataError(f"{name}: not a readable CSV or Parquet table ({exc})") from None
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if frame.empty:
-        raise DataError(f"{path}: the table has no rows")
-    return frame
-
-
 def require_columns(frame: pd.DataFrame, path: str, *names: str) -> None:
-    missing = [name for name in names if name not in frame.columns]
-    if missing:
-        columns = ", ".join(repr(str(c)) for c in frame.columns)
-        raise DataError(
-            f"{path}: no column {missing[0]!r} (the columns are: {columns}); "
-            "rename a column, or name the label column with --label_column"
-        )
+    table.require_columns(frame, path, list(names), "--label_column")
 
 
-def shuffled_split(n: int) -> tuple[np.ndarray, np.ndarray]:
+def shuffled_split(n: int, fraction: float = VALIDATION_FRACTION) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the train and validation parts: the same on every worker (fixed seed)."""
     order = np.random.default_rng(SEED).permutation(n)
-    n_val = max(1, int(round(n * VALIDATION_FRACTION)))
+    n_val = max(1, int(round(n * fraction)))
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
@@ -143,8 +97,10 @@ def prepare(
     label: str = LABEL,
     vocab_size: int = 10000,
     sequence_length: int = 64,
+    opts: table.Options | None = None,
     **_: Any,
 ) -> Split:
+    fraction = opts.validation_split if opts else VALIDATION_FRACTION
     frame = read_table(path)
     require_columns(frame, path, TEXT, label)
     frame = frame[frame[label].notna()].reset_index(drop=True)
@@ -153,7 +109,7 @@ def prepare(
         raise DataError(f"{path}: need at least 10 texts of at least 2 classes")
     texts = frame[TEXT].fillna("").astype(str).to_numpy(dtype=object)
     labels = encode_labels(frame[label], classes)
-    train_rows, val_rows = shuffled_split(len(frame))
+    train_rows, val_rows = shuffled_split(len(frame), fraction)
     meta = {
         "label": label,
         "classes": classes,

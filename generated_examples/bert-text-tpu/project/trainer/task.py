@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from trainer import data
+from trainer import data, table
 
 # ---- from the recommendation (README.md says why) -----------------------------------------
 TASK = "text_classification"
@@ -52,12 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     io = parser.add_argument_group("data and outputs")
     io.add_argument(
         "--data",
-        default=os.environ.get("AIP_TRAINING_DATA_URI") or data.DEFAULT_DATA,
+        default=table.default_data(data.DEFAULT_DATA),
         help="CSV or Parquet file, folder or glob; local or gs://",
     )
-    io.add_argument(
-        "--label_column", default=data.LABEL, help="the column to predict (default: %(default)s)"
-    )
+    table.add_arguments(io, data.LABEL)
     io.add_argument("--model_dir", default=os.environ.get("AIP_MODEL_DIR") or "outputs/model")
     io.add_argument(
         "--checkpoint_dir", default=os.environ.get("AIP_CHECKPOINT_DIR") or "outputs/checkpoints"
@@ -158,6 +156,7 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label_column,
         "vocab_size": args.vocab_size,
         "sequence_length": args.sequence_length,
+        "opts": table.options(args),
     }
 
 

@@ -22,21 +22,23 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler, RandomSampler, Sampler, SequentialSampler
 
+from trainer import table
+from trainer.table import DataError  # noqa: F401  (trainer.task catches data.DataError)
+
 DEFAULT_DATA = "data/sample.csv"
 TARGET = "label"
 IMAGE_COLUMN = "image"
-VAL_FRACTION = 0.2
-SPLIT_SEED = 42
-
-
-class DataError(ValueError):
-    """The data does not fit the task (a missing column, too few rows)."""
+VAL_FRACTION = table.VALIDATION_SPLIT
+SPLIT_SEED = table.SEED
+# The shared flags' attributes keep this trainer's older names (and --target, --val_fraction work).
+LEGACY_FLAGS = {"label_column": "target", "validation_split": "val_fraction"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The data flags (none of them is tuned)."""
-    parser.add_argument("--target", default=TARGET, help="column to predict")
-    parser.add_argument("--val_fraction", type=float, default=VAL_FRACTION)
+    """The data flags (none of them is tuned): the project's shared ones (trainer/table.py),
+    stored as `target` and `val_fraction` (--target and --val_fraction still work), then this
+    family's own."""
+    table.add_arguments(parser, TARGET, LEGACY_FLAGS)
     parser.add_argument("--image_size", type=int, default=32, help="images are resized to this")
 
 
@@ -47,24 +49,12 @@ def default_options() -> argparse.Namespace:
 
 
 def read_table(path: str) -> pd.DataFrame:
-    """One DataFrame from a CSV or Parquet file, or from every file that a glob matches."""
-    files = fsspec.open_files(path, mode="rb")
-    if not files:
-        raise FileNotFoundError(f"no data file matches {path}")
-    frames = []
-    for opened in files:
-        with opened as handle:
-            if opened.path.endswith((".parquet", ".pq")):
-                frames.append(pd.read_parquet(handle))
-            else:
-                frames.append(pd.read_csv(handle))
-    return pd.concat(frames, ignore_index=True)
+    """One DataFrame from a CSV or Parquet file, a folder of them or a glob (trainer/table.py)."""
+    return table.read_table(path)
 
 
 def _require(frame: pd.DataFrame, columns: list[str], path: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
+    table.require_columns(frame, path, columns, "--label_column")
 
 
 def _split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
-"""Reading the training table (CSV or Parquet, a local path or gs://) and splitting it.
+"""Reading the training table (CSV or Parquet: a file, folder or glob; local or gs://), split.
 
-pandas reads gs:// URIs through gcsfs, which uses the job's service account on Vertex AI and
-Application Default Credentials elsewhere.
+The flags, checks and split are the project's shared data interface (trainer/table.py). pandas
+reads gs:// URIs through gcsfs, which uses the job's service account on Vertex AI and Application
+Default Credentials elsewhere.
 """
 
 from __future__ import annotations
@@ -10,31 +11,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
-LABEL = "churned"
+from trainer import table
+from trainer.table import DataError
+
+LABEL = table.LABEL_COLUMN
 REGRESSION = False
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample.csv"
-VALIDATION_FRACTION = 0.2
-SEED = 42
+SEED = table.SEED
+
+__all__ = ["DataError", "LABEL", "REGRESSION", "SAMPLE", "SEED", "load_arrays", "load_split"]
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A CSV or Parquet file (by extension), local or on Cloud Storage."""
-    text = str(path)
-    if not text.startswith("gs://") and not Path(text).exists():
-        raise FileNotFoundError(f"{text}: no such file (pass --data PATH or a gs:// URI)")
-    if text.endswith((".parquet", ".pq")):
-        return pd.read_parquet(text)
-    return pd.read_csv(text)
-
-
-def split_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[int], list[int]]:
+def split_features(
+    frame: pd.DataFrame, opts: table.Options
+) -> tuple[pd.DataFrame, pd.Series, list[int], list[int]]:
     """Features, label, and the positions of the numeric and categorical feature columns."""
-    if LABEL not in frame.columns:
-        columns = ", ".join(repr(c) for c in frame.columns)
-        raise ValueError(f"the label column {LABEL!r} is not in the data (columns: {columns})")
-    features = frame.drop(columns=[LABEL])
+    features = table.features_of(frame, opts)
     numeric = [
         i
         for i, column in enumerate(features.columns)
@@ -42,7 +35,7 @@ def split_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[i
         and not pd.api.types.is_bool_dtype(features[column])
     ]
     categorical = [i for i in range(features.shape[1]) if i not in numeric]
-    return features, frame[LABEL], numeric, categorical
+    return features, frame[opts.label_column], numeric, categorical
 
 
 def to_inputs(features: pd.DataFrame, numeric: list[int]) -> np.ndarray:
@@ -58,20 +51,30 @@ def to_inputs(features: pd.DataFrame, numeric: list[int]) -> np.ndarray:
 
 
 def load_split(
-    path: str | Path = SAMPLE,
+    path: str | Path = SAMPLE, opts: table.Options | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int], list[int]]:
     """Train and validation arrays plus the numeric and categorical column positions."""
-    features, label, numeric, categorical = split_features(read_table(path))
+    opts = opts or table.Options()
+    source = str(path)
+    frame = table.check_table(
+        table.read_table(source),
+        source,
+        opts,
+        classification=not REGRESSION,
+        numeric_label=REGRESSION,
+    )
+    features, label, numeric, categorical = split_features(frame, opts)
+    if features.shape[1] == 0:
+        raise DataError(f"{source}: the table has only the label column; add feature columns")
     x = to_inputs(features, numeric)
     y = label.to_numpy(dtype=float) if REGRESSION else label.to_numpy()
-    stratify = None if REGRESSION or label.value_counts().min() < 2 else y
-    x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=VALIDATION_FRACTION, random_state=SEED, stratify=stratify
-    )
-    return x_train, y_train, x_val, y_val, numeric, categorical
+    train_rows, val_rows = table.split_rows(frame, source, opts)
+    return x[train_rows], y[train_rows], x[val_rows], y[val_rows], numeric, categorical
 
 
-def load_arrays(path: str | Path = SAMPLE) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_arrays(
+    path: str | Path = SAMPLE, opts: table.Options | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_val, y_val) in the model's input form."""
-    x_train, y_train, x_val, y_val, _, _ = load_split(path)
+    x_train, y_train, x_val, y_val, _, _ = load_split(path, opts)
     return x_train, y_train, x_val, y_val

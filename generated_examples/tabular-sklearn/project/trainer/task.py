@@ -13,6 +13,7 @@ import io
 import json
 import os
 import posixpath
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
-from trainer import data, model
+from trainer import data, model, table
 
 # From the recommendation: the local search (none, grid or random) and whether Vertex AI tunes.
 LOCAL_SEARCH = "grid"
@@ -43,7 +44,12 @@ def whole(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The trainer's flags; submit.py and the tests check the job's args with it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(data.SAMPLE), help="CSV or Parquet, local or gs://")
+    parser.add_argument(
+        "--data",
+        default=table.default_data(str(data.SAMPLE)),
+        help="CSV or Parquet file, folder or glob; local or gs://",
+    )
+    table.add_arguments(parser)
     parser.add_argument(
         "--model_dir", default=os.environ.get("AIP_MODEL_DIR", "outputs/model"), help="model output"
     )
@@ -137,7 +143,14 @@ def evaluate(estimator: Any, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     started = time.time()
-    x_train, y_train, x_val, y_val, numeric, categorical = data.load_split(args.data)
+    try:
+        x_train, y_train, x_val, y_val, numeric, categorical = data.load_split(
+            args.data, table.options(args)
+        )
+    except data.DataError as exc:
+        # Bad input is the user's to fix: the message, exit code 2, no traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     given = {p["id"]: getattr(args, p["id"]) for p in model.PARAMETERS}
     given = {key: value for key, value in given.items() if value is not None}
     search = args.search
