@@ -193,6 +193,24 @@ def test_resumes_from_the_last_checkpoint_after_a_kill(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_checkpoint_of_another_model_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    project = _project(tmp_path, "tabular_classification", "cpu")
+    make_sample(project, MAIN_PYTHON, "--rows=120")
+    train(project, MAIN_PYTHON, "--epochs=1", "--hidden_units=16")
+    result = subprocess.run(
+        trainer_command(project, MAIN_PYTHON, "--epochs=2", "--hidden_units=32"),
+        cwd=project,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "last.pt: this checkpoint is of a different model" in result.stderr
+    assert "--checkpoint_dir" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
 def test_generated_smoke_tests_pass_including_ddp(tmp_path: Path) -> None:
     project = _project(tmp_path, "sentiment_analysis", "multi_gpu")
     output = run_generated_tests(project)

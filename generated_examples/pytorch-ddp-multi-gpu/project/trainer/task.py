@@ -312,7 +312,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             LOG.info("resumed from %s after epoch %d", checkpoint_path, progress["epoch"])
     elif storage.exists(checkpoint_path):
         saved = storage.load_torch(checkpoint_path)
-        net.load_state_dict(saved["model"])
+        try:
+            net.load_state_dict(saved["model"])
+        except (RuntimeError, KeyError) as exc:
+            # a checkpoint of another model (other columns, classes or sizes): say so, no traceback
+            raise data.DataError(
+                f"{checkpoint_path}: this checkpoint is of a different model"
+                f" ({' '.join(str(exc).split())[:200]});"
+                " delete it or pass another --checkpoint_dir"
+            ) from None
         optimizer.load_state_dict(saved["optimizer"])
         scaler.load_state_dict(saved["scaler"])
         progress = saved["progress"]
