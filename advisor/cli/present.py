@@ -118,6 +118,8 @@ def recommendation_text(
     for view in views:
         out += ["", style(view.title, "bold") + ": " + style(view.label, "green")]
         out += wrap(str(view.output.get("because", "")), width, "  ")
+        for name, value in view.records:
+            out += wrap(f"{name}: {value}", width, "  ", "    ")
         where = f"rule {view.output.get('rule')}; source: {view.output.get('source')}"
         out += [style(line, "dim") for line in wrap(where, width, "  ", "    ")]
         for warning in view.warnings:
@@ -151,6 +153,8 @@ def explanation_text(
         if figures:
             out += wrap(figures, width, "  ")
         out += wrap(str(view.output.get("because", "")), width, "  ")
+        for name, value in view.records:
+            out += wrap(f"{name}: {value}", width, "  ", "    ")
         where = f"rule {view.output.get('rule')}; source: {view.output.get('source')}"
         out += [style(line, "dim") for line in wrap(where, width, "  ", "    ")]
         for warning in view.warnings:

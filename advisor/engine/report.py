@@ -30,6 +30,9 @@ class DecisionView:
     label: str
     figures: list[tuple[str, str]]
     output: dict[str, Any]
+    # nested records (the sizing arithmetic, the exam's answer): shown with the reasons, not in
+    # the one-line summary, which they would swamp
+    records: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
@@ -77,15 +80,20 @@ def _number(value: float, money: bool = False) -> str:
     return f"{value:,.2f}" if money else f"{value:,}"
 
 
-def figures(output: dict[str, Any], decision: Decision) -> list[tuple[str, str]]:
+def figures(
+    output: dict[str, Any], decision: Decision, nested: bool | None = None
+) -> list[tuple[str, str]]:
     """The fields of a decision beyond the standard ones, as (name, value) text pairs.
 
     Empty, false and zero values are left out (a CPU's accelerator count), and so is a field
-    that repeats the choice.
+    that repeats the choice. `nested` keeps only the record fields (True) or only the flat ones
+    (False); None keeps both.
     """
     pairs = []
     for key, value in output.items():
         if key in STANDARD_FIELDS or value in (None, "", [], False, 0) or value == output["choice"]:
+            continue
+        if nested is not None and isinstance(value, dict) != nested:
             continue
         pairs.append((field_name(key), figure_value(key, value, decision)))
     return pairs
@@ -107,8 +115,9 @@ def decision_views(rec: Recommendation, ruleset: RuleSet) -> list[DecisionView]:
                 decision.title,
                 choice,
                 decision.label(choice),
-                figures(output, decision),
+                figures(output, decision, nested=False),
                 output,
+                [(k, v[1:-1]) for k, v in figures(output, decision, nested=True)],
             )
         )
     return views
@@ -286,9 +295,11 @@ def design_note(rec: Recommendation, ruleset: RuleSet, title: str | None = None)
         rule = ruleset.by_id.get(str(view.output.get("rule")))
         out += [f"### {_escape(view.title)}: {_escape(view.label)}", ""]
         out += [_escape(str(view.output.get("because", ""))), ""]
-        if view.figures:
+        if view.figures or view.records:
             out += ["| Figure | Value |", "|---|---|"]
-            out += [f"| {_cell(key)} | {_cell(value)} |" for key, value in view.figures]
+            out += [
+                f"| {_cell(key)} | {_cell(value)} |" for key, value in view.figures + view.records
+            ]
             out.append("")
         rule_title = f": {_escape(rule.title)}" if rule else ""
         out.append(f"- Rule: `{view.output.get('rule')}`{rule_title}")
