@@ -81,7 +81,7 @@ def test_layout_and_contract_files(classify: Path) -> None:
         {"id": "max_iter", "type": "discrete", "values": [50, 100, 200], "scale": "linear"},
     ]
     makefile = (classify / "Makefile").read_text()
-    assert "\t$(PYTHON) -m trainer.task\n" in makefile
+    assert "\t$(PYTHON) -m trainer.task $(TRAIN_ARGS)\n" in makefile
     assert "\t@$(PYTHON) submit.py --dry-run\n" in makefile  # @: stdout is only the JSON
     requirements = (classify / "requirements.txt").read_text().splitlines()
     assert all("==" in line for line in requirements if not line.startswith("#"))
