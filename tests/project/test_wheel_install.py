@@ -22,9 +22,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "venv" / "bin"
 
 
+# The installed advisor must not see a checkout on PYTHONPATH (it would import that instead).
+CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(bin_dir / "advisor"), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [str(bin_dir / "advisor"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env=CLEAN_ENV,
     )
 
 
@@ -32,7 +41,9 @@ def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[st
 def test_wheel_carries_rules_and_templates(installed: Path, tmp_path: Path) -> None:
     python = installed / "python"
     code = "import advisor.paths as p; print(p.rules_dir()); print(p.templates_dir())"
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, env=CLEAN_ENV
+    )
     rules, templates = out.stdout.split()
     assert "site-packages" in rules and Path(rules, "questions.yaml").is_file()
     assert "site-packages" in templates and Path(templates, "context.yaml").is_file()

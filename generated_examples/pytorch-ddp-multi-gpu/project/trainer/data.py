@@ -126,6 +126,8 @@ class Prepared:
     train: Dataset
     val: Dataset
     meta: dict[str, Any]
+    # the validation rows' raw feature values (tabular), as a client sends them to the server
+    val_features: pd.DataFrame | None = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         x_train, y_train = self.train.arrays()  # type: ignore[attr-defined]
