@@ -4,6 +4,7 @@ templates/, and the installed command runs from any folder."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import venv
 from pathlib import Path
