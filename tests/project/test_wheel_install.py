@@ -80,7 +80,6 @@ def test_installed_recommend_and_rules_check(installed: Path, tmp_path: Path) ->
 def test_installed_new_generates_a_project_whose_smoke_test_passes(
     installed: Path, tmp_path: Path
 ) -> None:
-    import os
     import sys
 
     project = tmp_path / "project"
