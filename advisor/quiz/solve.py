@@ -573,22 +573,8 @@ def why_not(option: Option, solution: Solution, ruleset: RuleSet) -> list[str]:
     multi = ruleset.decision(dimension).kind == "multi"
     facts = facts_at(solution.rec, ruleset, dimension)
     winner = ruleset.by_id.get(str(solution.rule))
-    matched = {
-        c["rule"]
-        for step in solution.rec.trace
-        if step["decision"] == dimension
-        for c in step["considered"]
-        if c["matched"]
-    }
-    ids = set(option.rules)
-    if not ids and "choice" in option.values:
-        ids = {r.id for r in ruleset.rules[dimension] if r.choice == option.values["choice"]}
     # The rules closest to winning explain best: those that matched, then neighbours in priority.
-    base = winner.priority if winner is not None else 0
-    rules = sorted(
-        (ruleset.by_id[i] for i in ids if i in ruleset.by_id),
-        key=lambda r: (r.id not in matched, abs(r.priority - base), r.id),
-    )
+    rules, matched = candidate_rules(option, solution, ruleset)
     lines = []
     for rule in rules[:2]:
         if winner is not None and rule.id == winner.id:
