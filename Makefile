@@ -21,8 +21,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml requirements-pipeline.txt | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps -r requirements-pipeline.txt
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -42,7 +43,7 @@ demo: $(VENV)/.installed
 	$(MAKE) -s -C $(DEMO) dry-run PYTHON=.venv/bin/python
 
 test: install-test xla-venv shells browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 	@echo "reliability suite (docs/reliability.md): $$($(BIN)/python -m pytest -q --co -p no:cacheprovider tests/reliability | tail -1)"
 
 test-fast: install-test

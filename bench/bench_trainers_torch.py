@@ -1,4 +1,4 @@
-"""Throughput of the generated PyTorch tabular trainer against a minimal hand-written loop.
+"""Throughput of the generated PyTorch trainer against a minimal hand-written loop.
 
 Both train the same model (trainer/model.py) on the same data (trainer/data.py) with the same
 batch size, each in its own process; the figure is training samples per second of the last epoch
@@ -6,7 +6,12 @@ batch size, each in its own process; the figure is training samples per second o
 ratio of each pair). Time to first step is measured from process launch to the end of the first
 optimizer step. Prints one JSON line.
 
+The default row is the tabular MLP. `--fsdp` is the sharded row: the text transformer of a plan
+that does not fit one device, trained fully sharded (FSDP2) by two CPU processes (gloo), against
+a hand-written fully_shard loop over the same loader, both launched by torchrun.
+
     .venv/bin/python bench/bench_trainers_torch.py [--rows 50000] [--device cuda --amp]
+    .venv/bin/python bench/bench_trainers_torch.py --fsdp [--rows 2000 --model_parameters 2000000]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.helpers.gen import render_to  # noqa: E402
+from tests.helpers.gen import render_to, trainer_run  # noqa: E402
 
 # The baseline: the same model and data, a plain loop over shuffled index slices.
 HAND_LOOP = r"""
@@ -62,6 +67,61 @@ print(json.dumps({"samples_per_second": steps * args.batch_size / seconds, "firs
 """
 
 
+# The sharded baseline: the same model and loader, each block then the model wrapped with
+# fully_shard, a plain loop; rank 0 prints the global samples per second of the last epoch.
+HAND_FSDP_LOOP = r"""
+import json, sys, time
+import torch
+import torch.distributed as dist
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import fully_shard
+from trainer import data, model
+from trainer.task import build_parser
+
+args = build_parser().parse_args(sys.argv[1:])
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+torch.manual_seed(args.seed)
+prepared = data.prepare(args.data, args)
+loader = data.make_loader(
+    prepared.train, args.batch_size, train=True, rank=rank, world_size=world, seed=args.seed
+)
+net = model.build_model(prepared.meta, args)
+mesh = init_device_mesh("cpu", (world,))
+for block in model.blocks(net):
+    fully_shard(block, mesh=mesh)
+fully_shard(net, mesh=mesh)
+optimizer = torch.optim.AdamW(net.parameters(), lr=args.learning_rate)
+loss_fn = model.loss_function()
+first = None
+for epoch in range(1, args.epochs + 1):
+    data.set_epoch(loader, epoch)
+    tick, samples = time.perf_counter(), 0
+    for x, y in loader:
+        loss = loss_fn(net(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        samples += len(y)
+        if first is None:
+            first = time.time()
+    loss.item()
+    seconds = time.perf_counter() - tick
+if rank == 0:
+    print(json.dumps({"samples_per_second": samples * world / seconds, "first_step": first}))
+dist.destroy_process_group()
+"""
+# A plan the sizing shards (20B parameters on GPUs); the bench builds the same code small.
+FSDP_ANSWERS = {
+    "project_name": "bench",
+    "framework": "pytorch",
+    "task": "text_classification",
+    "model_family": "transformer",
+    "model_parameters": 20_000_000_000,
+    "custom_ops": True,
+}
+
+
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
     launched = time.time()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
@@ -79,23 +139,33 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--amp", action="store_true", help="float16 autocast (CUDA)")
     parser.add_argument("--threads", default="", help="OMP_NUM_THREADS for both (default: torch's)")
+    parser.add_argument("--fsdp", action="store_true", help="the sharded row: 2 CPU processes")
+    parser.add_argument("--model_parameters", type=int, default=2_000_000, help="with --fsdp")
     options = parser.parse_args()
+    if options.fsdp:
+        options.device, options.amp = "cpu", False
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIP_")}
     if options.threads:
         env["OMP_NUM_THREADS"] = options.threads
     with tempfile.TemporaryDirectory() as folder:
-        project = render_to(
-            {"project_name": "bench", "framework": "pytorch", "task": "tabular_classification"},
-            Path(folder),
+        answers = (
+            FSDP_ANSWERS
+            if options.fsdp
+            else {
+                "project_name": "bench",
+                "framework": "pytorch",
+                "task": "tabular_classification",
+            }
         )
+        project = render_to(answers, Path(folder))
         subprocess.run(
             [sys.executable, "data/make_sample.py", f"--rows={options.rows}"],
             cwd=project,
             check=True,
             capture_output=True,
         )
-        (project / "hand_loop.py").write_text(HAND_LOOP)
+        (project / "hand_loop.py").write_text(HAND_FSDP_LOOP if options.fsdp else HAND_LOOP)
         common = [
             f"--epochs={options.epochs}",
             f"--batch_size={options.batch_size}",
@@ -103,27 +173,22 @@ def main() -> None:
             "--amp" if options.amp else "--no-amp",
             "--patience=0",
         ]
+        trainer_flags: list[str] = []
+        hand_launch = [sys.executable, "hand_loop.py"]
+        if options.fsdp:
+            common += [f"--model_parameters={options.model_parameters}", "--fsdp", "--no-bf16"]
+            trainer_flags = ["--nproc_per_node=2"]  # the trainer starts torchrun itself
+            hand_launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+            hand_launch += ["--nproc_per_node=2", "hand_loop.py"]
         trainer, hand = [], []
         for repeat in range(options.repeats):
             out = project / f"out{repeat}"
-            launched, _ = run(
-                [
-                    sys.executable,
-                    "-m",
-                    "trainer.task",
-                    *common,
-                    f"--model_dir={out / 'model'}",
-                    f"--checkpoint_dir={out / 'checkpoints'}",
-                    f"--tensorboard_dir={out / 'logs'}",
-                ],
-                project,
-                env,
-            )
+            launched, _ = run([*trainer_run(out, *common), *trainer_flags], project, env)
             metrics = json.loads((out / "metrics.json").read_text())
             trainer.append(
                 (metrics["train_samples_per_second"], metrics["first_step_unix_time"] - launched)
             )
-            launched, stdout = run([sys.executable, "hand_loop.py", *common], project, env)
+            launched, stdout = run([*hand_launch, *common], project, env)
             result = json.loads(stdout.strip().splitlines()[-1])
             hand.append((result["samples_per_second"], result["first_step"] - launched))
     best_trainer, best_hand = max(t[0] for t in trainer), max(h[0] for h in hand)
@@ -134,7 +199,12 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "bench": "pytorch_tabular_trainer_vs_hand_loop",
+                "bench": (
+                    "pytorch_fsdp_trainer_vs_hand_fully_shard_loop"
+                    if options.fsdp
+                    else "pytorch_tabular_trainer_vs_hand_loop"
+                ),
+                "processes": 2 if options.fsdp else 1,
                 "device": options.device,
                 "amp": options.amp,
                 "torch": torch.__version__,

@@ -13,6 +13,9 @@ from hypothesis import settings
 from advisor.engine import default_ruleset
 from advisor.ruleset.rules import RuleSet
 
+# The wizard tests' `pipe` fixture (keystrokes for a prompt_toolkit input).
+pytest_plugins = ["tests.helpers.wizard"]
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Property tests: the same examples on every run (`ci`, the default), so a failure is a change

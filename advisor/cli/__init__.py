@@ -228,13 +228,21 @@ def cmd_examples(args: argparse.Namespace) -> int:
     source, output = root / "examples", root / "generated_examples"
     if not source.is_dir():  # an installed wheel ships no examples: "0 up to date" is no check
         raise AdvisorError(f"{source}: no examples folder; --check and --write work in a checkout")
+    readme = root / "README.md"
+    table = examples.readme_with_table(readme, source)
     if args.write:
         for name in examples.write(source, output):
             print(f"wrote generated_examples/{name}")
+        if table is not None and table != readme.read_text(encoding="utf-8"):
+            readme.write_text(table, encoding="utf-8")
+            print("wrote the examples table in README.md")
         return 0
     drift = examples.check(source, output)
     for item in drift:
         print(f"{item.kind}: generated_examples/{item.example}/{item.path}", file=sys.stderr)
+    if table is not None and table != readme.read_text(encoding="utf-8"):
+        print("changed: the examples table in README.md", file=sys.stderr)
+        drift.append(examples.Drift("README.md", "examples table", "changed"))
     if drift:
         print(f"examples are out of date; refresh them with: {examples.REFRESH}", file=sys.stderr)
         return 1

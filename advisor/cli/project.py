@@ -128,9 +128,17 @@ def generate_and_report(
         return 0
     sys.stdout.write(file_tree(str(output), list(files)))
     print(f"\nWrote {len(files)} files ({result.project.stack} project) to {output}")
-    if (output / "Makefile").is_file():
-        print(f"Next: cd {output} && make install && make train && make test")
+    step = next_step(result.project.stack)
+    if step and (output / "Makefile").is_file():
+        print(f"Next: cd {output} && {step}")
     return 0
+
+
+def next_step(stack_name: str) -> str:
+    """The stack's own next step, from its manifest (managed stacks have no train target)."""
+    from advisor.project.stacks import load_stacks
+
+    return next((s.next_step for s in load_stacks() if s.name == stack_name), "")
 
 
 def cmd_wizard(args: argparse.Namespace) -> int:

@@ -66,7 +66,7 @@ def _budget_problems(ruleset: RuleSet) -> list[str]:
             if list(limits) != expected:
                 problems.append(
                     f"catalogue: {rule.id}: limits {list(limits)} but the API takes {expected}"
-                    f" for {rule.then.get('model_type')} {kind} ({found[1]['source']})"
+                    f" for {rule.then.get('model_type')} {kind} ({found[1]['budget_source']})"
                 )
     return problems
 

@@ -38,4 +38,30 @@ def rules_reference(ruleset: RuleSet) -> str:
                 facts = ", ".join(f"{k}={v}" for k, v in case.answers.items()) or "defaults"
                 out.append(f"- **Case `{case.name}`** ({verb}): {facts}")
             out.append("")
+    out += _price_checks(ruleset)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _price_checks(ruleset: RuleSet) -> list[str]:
+    """Which catalogue prices were checked against a stored page, and which remain unverified."""
+    catalogue = ruleset.catalogue
+    if catalogue is None:
+        return []
+    out = [
+        "## Catalogue prices: checked and unverified",
+        "",
+        "Each price entry in `rules/catalogue/` says whether its figure was checked against a"
+        " stored page (`verified: true`, with the page in `checked`); the others were typed from"
+        " the price list and remain unverified until someone reads the page. Spot prices and"
+        " region offers are unverified throughout.",
+        "",
+        "| entry | price | verified |",
+        "|---|---|---|",
+    ]
+    for offer in catalogue.offers:
+        where = f"[yes]({offer.checked})" if offer.verified else "no"
+        out.append(f"| {offer.label} x {offer.hosts} host(s) | ${offer.hourly_usd:g}/h | {where} |")
+    for name, entry in catalogue.automl.items():
+        where = f"[yes]({entry['checked']})" if entry.get("verified") else "no"
+        out.append(f"| AutoML {name} | ${entry['node_hour_usd']:g}/node hour | {where} |")
+    return [*out, ""]

@@ -34,6 +34,8 @@ class Need:
     flops: float | None  # total training FLOPs, None when unknown
     given_hours: float | None  # hours the user states for one machine (classical frameworks)
     deadline_hours: float
+    budget_usd: float  # 0: no budget
+    data_gb: float
     max_machines: int
     region: str
     framework: str
@@ -90,6 +92,8 @@ def need(answers: Mapping[str, Any], catalogue: Catalogue) -> Need:
         flops=None if in_memory else _flops(x, gpu_hours, precision, catalogue),
         given_hours=given,
         deadline_hours=float(x.get("deadline_hours") or 0),
+        budget_usd=float(x.get("budget_usd") or 0),
+        data_gb=data_gb,
         max_machines=max(1, int(x.get("max_machines") or 1)),
         region=str(x.get("region") or ""),
         framework=framework,
@@ -161,7 +165,9 @@ def _plans(offer: Offer, size: Mapping[str, Any], n: Need, cat: Catalogue) -> li
     elif size.get("devices") == "several":
         counts = [n.max_machines]  # the machines the user accepts (the distribution reads it)
     else:
-        counts = list(range(1, n.max_machines + 1))
+        # powers of two up to the machines allowed, and that number itself: the API documents
+        # no replica limit, so a large answer must not make sizing try every count
+        counts = sorted({2**k for k in range(n.max_machines.bit_length())} | {n.max_machines})
     plans = []
     for replicas in counts:
         devices = max(1, offer.devices) * replicas
@@ -207,13 +213,52 @@ def choose(size: Mapping[str, Any], n: Need, cat: Catalogue) -> tuple[Plan | Non
     if not fitting:
         best = max(plans, key=lambda p: (p.capacity_gb * p.devices, -p.hourly))
         return best, warnings
+    cheapest = min(fitting, key=_key)
     if n.deadline_hours > 0:
         on_time = [p for p in fitting if p.hours is not None and p.hours <= n.deadline_hours]
-        if on_time:
-            return min(on_time, key=_key), warnings
-        fastest = min(fitting, key=lambda p: (p.hours or 0.0, p.hourly))
-        return fastest, warnings
-    return min(fitting, key=_key), warnings
+        if not on_time:
+            return min(fitting, key=lambda p: (p.hours or 0.0, p.hourly)), warnings
+        plan = min(on_time, key=_key)
+    else:
+        plan = cheapest
+    warnings += _over_budget(plan, cheapest, n)
+    return plan, warnings
+
+
+def _over_budget(plan: Plan, cheapest: Plan, n: Need) -> list[str]:
+    """What to say when the chosen plan (the cheapest that meets the deadline) costs too much."""
+    if n.budget_usd <= 0:
+        return []
+    if plan.cost is None:
+        return [
+            f"The training time is unknown, so the cost cannot be checked against the"
+            f" ${n.budget_usd:,.0f} budget: give the hours on one modern GPU, or the examples and"
+            " epochs, to get an estimate."
+        ]
+    if plan.cost <= n.budget_usd:
+        return []
+    changes = [f"a budget of at least ${plan.cost:,.0f}"]
+    if cheapest is not plan and cheapest.cost is not None and cheapest.cost <= n.budget_usd:
+        changes.append(
+            f"a deadline of {math.ceil(cheapest.hours or 0):g} hours ({cheapest.offer.label}"
+            f" costs ${cheapest.cost:,.0f})"
+        )
+    if plan.offer.spot_hourly_usd is not None and plan.hours is not None:
+        spot = plan.offer.spot_hourly_usd * plan.replicas * plan.hours
+        if spot <= n.budget_usd:
+            changes.append(f"Spot VMs (about ${spot:,.0f}, if the job can be preempted)")
+    changes.append("a smaller model, fewer examples or fewer epochs")
+    return [
+        f"No plan fits the ${n.budget_usd:,.0f} budget: the cheapest"
+        + (
+            f" that meets the {n.deadline_hours:g}-hour deadline"
+            if n.deadline_hours > 0
+            else " for this job"
+        )
+        + f" is {plan.offer.label} at ${plan.cost:,.0f} on demand. What would change it: "
+        + "; ".join(changes)
+        + "."
+    ]
 
 
 def size_hardware(
@@ -280,9 +325,15 @@ def _apply(
         "price": f"${offer.hourly_usd:g}/h x {plan.replicas} = ${plan.hourly:.2f}/h",
         "price_as_of": offer.as_of,
         "price_source": offer.source,
+        "price_verified": offer.checked if offer.verified else False,
     }
     if hours is not None:
         sizing["hours"] = _hours_arithmetic(plan, n, cat)
+    if n.budget_usd > 0:
+        sizing["budget_usd"] = n.budget_usd
+    disk_gb, disk_note = boot_disk(n, cat)
+    result["boot_disk_size_gb"] = disk_gb
+    sizing["boot_disk"] = disk_note
     result["sizing"] = sizing
     if plan.sharded:
         frameworks = cat.frameworks.get(n.framework, {})
@@ -325,6 +376,29 @@ def _apply(
             f" deadline: the fastest takes about {plan.hours:.0f} hours. A longer deadline, more"
             f" machines (max_machines is {n.max_machines}) or another region would change it."
         )
+
+
+def boot_disk(n: Need, cat: Catalogue) -> tuple[int, str]:
+    """The boot disk each replica gets (GB), and how it was sized."""
+    d = cat.sizing["disk"]
+    checkpoints = n.state_gb * float(d["checkpoints_kept"])
+    copy = n.data_gb <= float(d["copy_data_up_to_gb"])
+    data = n.data_gb if copy else 0.0
+    wanted = float(d["system_gb"]) + checkpoints + data
+    size = max(int(d["default_gb"]), math.ceil(wanted))
+    how = (
+        f"{d['system_gb']:g} GB system + {d['checkpoints_kept']:g} checkpoints x"
+        f" {n.state_gb:.1f} GB"
+        + (f" + {n.data_gb:g} GB of data copied to the disk" if copy and n.data_gb else "")
+        + f" = {wanted:.0f} GB: {size} GB"
+        + (" (the API's default and the least asked for)" if size == d["default_gb"] else "")
+    )
+    if not copy:
+        how += (
+            f"; the {n.data_gb:g} GB of data stays in Cloud Storage and is read through the /gcs"
+            f" mount ({d['mount_source']})"
+        )
+    return size, how
 
 
 def _hours_arithmetic(plan: Plan, n: Need, cat: Catalogue) -> str:

@@ -102,3 +102,14 @@ def write(examples_dir: Path, output_dir: Path) -> list[str]:
             target.write_text(text, encoding="utf-8")
         written.append(name)
     return written
+
+
+def readme_with_table(readme: Path, examples_dir: Path) -> str | None:
+    """README.md's text with its examples table as the engine gives it today (None: no table)."""
+    from advisor.engine import default_ruleset
+    from advisor.project.example_table import BEGIN, example_table, with_table
+
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    if BEGIN not in text:
+        return None
+    return with_table(text, example_table(default_ruleset(), examples_dir))

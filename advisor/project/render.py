@@ -138,10 +138,28 @@ def build_context(rec: Recommendation, stack: Stack, root: Path | None = None) -
         **stack.variables,
         **derived,
         "hyperparameters": catalogue,
+        "prediction": prediction_settings(default_ruleset().catalogue),
         "project_name": answers["project_name"],
         "package": "trainer",
         "tool_version": __version__,
     }
+
+
+def prediction_settings(catalogue: Any) -> dict[str, Any]:
+    """The catalogue's endpoint and batch prediction settings, each with its machine's price and
+    source (prediction.yaml), for the deploy and batch prediction templates."""
+    entries = catalogue.prediction if catalogue is not None else {}
+    settings: dict[str, Any] = {}
+    for name, entry in entries.items():
+        if entry.get("kind") == name:  # a setting (endpoint, batch), not a machine
+            machine = entries[entry["machine_type"]]
+            settings[name] = {
+                **entry,
+                "hourly_usd": machine["hourly_usd"],
+                "price_source": machine["source"],
+                "price_as_of": machine["as_of"],
+            }
+    return settings
 
 
 def _bytecode_cache() -> Any:

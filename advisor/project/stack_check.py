@@ -5,7 +5,7 @@ its earlier decisions can reach and the domains (advisor/engine/domains.py) of t
 rules read. That over-approximates what the engine can produce (two decisions reading one answer
 are enumerated independently), so a mapping with no gap and no overlap here has none in use.
 Each stack's manifest is loaded (its layers must exist), its derived facts are checked by name,
-and its example must select it.
+its example must select it, and its serving image must run its training pin (serving_check).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from advisor.engine.domains import atoms_by_fact, fact_domain
 from advisor.errors import AdvisorError
 from advisor.paths import templates_dir
 from advisor.project.context import BUILTINS, check_fact_names, load_context_facts, parse_facts
+from advisor.project.serving_check import serving_problems
 from advisor.project.stacks import Stack, load_stacks, matching_stacks, stack_facts
 from advisor.ruleset.expressions import lookup_in
 from advisor.ruleset.rules import RuleSet, rule_dependencies
@@ -124,7 +125,8 @@ def _choice(rule: Any, facts: dict[str, Any]) -> Any:
 
 
 def _check_definitions(stacks: list[Stack], ruleset: RuleSet, root: Path) -> list[str]:
-    """Derived facts read only known names; only_if names a fact; examples select their stack."""
+    """Derived facts read only known names; only_if names a fact; examples select their stack;
+    the serving image runs the training pin's framework version (serving_check)."""
     problems: list[str] = []
     known = set(ruleset.questions.by_id) | set(ruleset.decision_names) | BUILTINS
     try:
@@ -154,6 +156,8 @@ def _check_definitions(stacks: list[Stack], ruleset: RuleSet, root: Path) -> lis
                     f"stack {stack.name}: when reads '{fact}', not an answer or decision"
                 )
         problems += _check_example(stack, ruleset, root)
+        if ruleset.catalogue is not None:
+            problems += serving_problems(stack, ruleset.catalogue.containers)
     return problems
 
 

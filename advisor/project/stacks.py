@@ -59,6 +59,7 @@ class Stack:
     docker: Mapping[str, Any]
     example: str | None
     variables: Mapping[str, Any]
+    next_step: str = ""  # what `advisor new` prints after writing the project (make targets)
 
     @property
     def overlay(self) -> tuple[Layer, ...]:
@@ -76,6 +77,7 @@ _STACK_KEYS = {
     "variables",
     "facts",
     "only_if",
+    "next_step",
 }
 _LAYER_KEYS = {"facts", "only_if"}
 
@@ -184,6 +186,9 @@ def load_stack(folder: Path, root: Path, cache: YamlCache | None = None) -> Stac
     example = data.get("example")
     if example is not None and not isinstance(example, str):
         raise BadRuleFile(f"{where}: 'example' must be a path under examples/")
+    next_step = data.get("next_step", "")
+    if not isinstance(next_step, str):
+        raise BadRuleFile(f"{where}: 'next_step' must be a line of text (the commands to run)")
     return Stack(
         name=folder.name,
         description=str(data.get("description", "")),
@@ -194,6 +199,7 @@ def load_stack(folder: Path, root: Path, cache: YamlCache | None = None) -> Stac
         docker=_mapping(data.get("docker"), where, "docker"),
         example=example,
         variables=_mapping(data.get("variables"), where, "variables"),
+        next_step=next_step,
     )
 
 

@@ -29,6 +29,7 @@ _SECTIONS = {
     "frameworks.yaml": ("frameworks", "mapping"),
     "containers.yaml": ("containers", "mapping"),
     "sizing.yaml": ("sizing", "single"),
+    "prediction.yaml": ("prediction", "mapping"),
 }
 _OFFER_FIELDS = {
     "machine_type": str,
@@ -61,6 +62,8 @@ class Offer:
     as_of: str
     tpu_topology: str | None = None
     legacy: bool = False
+    verified: bool = False  # the price was checked against a stored page (`checked`)
+    checked: str | None = None
 
     @property
     def label(self) -> str:
@@ -80,6 +83,8 @@ class Catalogue:
     containers: dict[str, dict[str, Any]]
     sizing: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+    # prediction nodes with their prices, and the endpoint and batch settings (prediction.yaml)
+    prediction: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def accelerator(self, name: str | None) -> dict[str, Any]:
         return self.accelerators.get(name or "", {})
@@ -97,7 +102,8 @@ class Catalogue:
     def entries(self) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Every sourced entry as (file, name, entry), for checks."""
         found: list[tuple[str, str, Mapping[str, Any]]] = []
-        for section in ("accelerators", "regions", "automl", "frameworks", "containers"):
+        sections = ("accelerators", "regions", "automl", "frameworks", "containers", "prediction")
+        for section in sections:
             for name, entry in getattr(self, section).items():
                 found.append((f"{section}.yaml", name, entry))
         for offer in self.offers:
@@ -130,6 +136,8 @@ def load_catalogue(folder: Path, cache: YamlCache) -> Catalogue | None:
         )
         for entry_name, entry in entries:
             _check_sourced(path, entry_name, entry)
+            if key in _PRICED:
+                _check_verified(path, entry_name, entry)
     regions = dict(data["regions"])
     accelerators = dict(data["accelerators"])
     offers = [
@@ -144,9 +152,67 @@ def load_catalogue(folder: Path, cache: YamlCache) -> Catalogue | None:
         dict(data["containers"]),
         dict(data["sizing"]),
         files,
+        prediction=dict(data["prediction"]),
     )
     _check_sizing(files["sizing"], catalogue)
+    _check_prediction(files["prediction"], catalogue.prediction)
     return catalogue
+
+
+# Sections holding prices: each entry says whether its figures were checked against a stored page.
+_PRICED = ("offers", "automl")
+
+
+def _check_verified(path: Path, name: str, entry: Mapping[str, Any]) -> None:
+    where = f"{path}: entry {name}"
+    verified = entry.get("verified")
+    if not isinstance(verified, bool):
+        raise BadRuleFile(
+            f"{where}: field 'verified': true (checked against the page in 'checked') or false,"
+            f" got {verified!r}"
+        )
+    budget = entry.get("budget_source")
+    if "budget" in entry and (not isinstance(budget, str) or not _URL.match(budget)):
+        raise BadRuleFile(
+            f"{where}: field 'budget_source': the https:// URL documenting the budget range"
+        )
+    if not verified:
+        return
+    checked, on = entry.get("checked"), entry.get("checked_on")
+    if not isinstance(checked, str) or not _URL.match(checked):
+        raise BadRuleFile(f"{where}: field 'checked': the https:// URL the price was read on")
+    if not isinstance(on, str) or not _DATE.match(on):
+        raise BadRuleFile(f"{where}: field 'checked_on': needs a date YYYY-MM-DD, got {on!r}")
+
+
+def _check_prediction(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    """Machines have a price; the endpoint and batch settings name a priced machine and a
+    replica range of at least one node."""
+    machines = {n: e for n, e in entries.items() if e.get("kind") == "machine"}
+    for name, entry in machines.items():
+        price = entry.get("hourly_usd")
+        if not isinstance(price, (int, float)) or isinstance(price, bool) or price <= 0:
+            raise BadRuleFile(f"{path}: entry {name}: field 'hourly_usd': a positive price")
+    for kind, low in (("endpoint", "min_replica_count"), ("batch", "starting_replica_count")):
+        setting = entries.get(kind)
+        if setting is None or setting.get("kind") != kind:
+            raise BadRuleFile(f"{path}: entry {kind}: missing (kind: {kind})")
+        if setting.get("machine_type") not in machines:
+            raise BadRuleFile(
+                f"{path}: entry {kind}: field 'machine_type': {setting.get('machine_type')!r} is"
+                f" not a priced machine ({', '.join(machines)})"
+            )
+        target = setting.get("autoscaling_target_cpu_utilization", 60)
+        if not (isinstance(target, int) and 1 <= target <= 100):
+            raise BadRuleFile(
+                f"{path}: entry {kind}: field 'autoscaling_target_cpu_utilization': a percentage"
+            )
+        first, most = setting.get(low), setting.get("max_replica_count")
+        if not (isinstance(first, int) and isinstance(most, int) and 1 <= first <= most):
+            raise BadRuleFile(
+                f"{path}: entry {kind}: fields '{low}' and 'max_replica_count': whole numbers"
+                f" with 1 <= {low} <= max_replica_count, got {first!r} and {most!r}"
+            )
 
 
 def _check_sourced(path: Path, name: str, entry: Any) -> None:
@@ -205,6 +271,8 @@ def _offer(
         as_of=entry["as_of"],
         tpu_topology=entry.get("tpu_topology"),
         legacy=bool(entry.get("legacy", False)),
+        verified=bool(entry.get("verified")),
+        checked=entry.get("checked"),
     )
 
 
@@ -233,3 +301,11 @@ def _check_sizing(path: Path, catalogue: Catalogue) -> None:
     for key in ("bytes_per_parameter", "scaling"):
         if not isinstance(sizing.get(key), Mapping):
             raise BadRuleFile(f"{path}: field '{key}': needs a mapping")
+    disk = sizing.get("disk")
+    if not isinstance(disk, Mapping):
+        raise BadRuleFile(f"{path}: field 'disk': needs a mapping (the boot disk model)")
+    for key in ("default_gb", "system_gb", "checkpoints_kept", "copy_data_up_to_gb"):
+        value = disk.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise BadRuleFile(f"{path}: field 'disk.{key}': needs a number >= 0, got {value!r}")
+    _check_sourced(path, "sizing.disk", disk)

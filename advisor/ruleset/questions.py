@@ -58,6 +58,10 @@ class Question:
     when: Any = None
     group: str = ""
     choices_from: str | None = None  # a text answer limited to a catalogue list (regions)
+    # Where an upper bound comes from: the https:// URL documenting the API's limit, or
+    # "definition: ..." for a bound that follows from what the number is (a percentage). A bound
+    # the documentation does not give is not applied: `max` without this is a broken file.
+    bounds_source: str | None = None
 
     @cached_property
     def condition(self) -> Condition:
@@ -220,6 +224,10 @@ def _field(question: Question) -> tuple[Any, Any]:
         if kind == "float":
             limits["allow_inf_nan"] = False
         return (annotation, Field(question.default, description=text, **limits))
+    if question.choices:
+        # a text answer limited to a catalogue list (the regions): the schema lists them as an enum
+        listed: Any = Literal[tuple(question.values)]
+        return (listed, Field(question.default, description=text))
     return (
         str,
         Field(
@@ -229,6 +237,9 @@ def _field(question: Question) -> tuple[Any, Any]:
             description=text,
         ),
     )
+
+
+_BOUND_SOURCE = re.compile(r"^(https://\S+|definition: .+)$")
 
 
 def load_questions(path: Path, cache: YamlCache | None = None) -> QuestionSet:
@@ -245,6 +256,12 @@ def load_questions(path: Path, cache: YamlCache | None = None) -> QuestionSet:
             question = validate(Question, item)
             question.condition  # noqa: B018 - compile now so a bad `when` fails at load
             question.regex  # noqa: B018
+            if question.max is not None and not _BOUND_SOURCE.match(question.bounds_source or ""):
+                raise DefinitionError(
+                    "bounds_source: a question with 'max' cites the documented limit (an"
+                    " https:// URL) or says 'definition: ...'; the docs give no bound otherwise,"
+                    " so leave 'max' out"
+                )
             if question.default is not None or question.type == "choice":
                 question.accept(question.default)
         except (DefinitionError, ConditionError, re.error) as exc:

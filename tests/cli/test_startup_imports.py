@@ -21,6 +21,8 @@ HEAVY = (
     "jinja2",
     "black",
     "pydantic",
+    "kfp",
+    "google_cloud_pipeline_components",
 )
 
 PROBE = """

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prompt_toolkit.input import create_pipe_input
-from prompt_toolkit.output.plain_text import PlainTextOutput
 
-from advisor.cli.wizard import TerminalUI, run_wizard
+from advisor.cli.wizard import run_wizard
 from advisor.engine import default_ruleset, recommend
 from advisor.interview import Interview, check_typed, settled_decisions
 from advisor.ruleset.questions import Question, validate_answers
 from advisor.ruleset.rules import RuleSet
-
-ENTER, UP, DOWN, CLEAR, CTRL_C = "\r", "\x1b[A", "\x1b[B", "\x15", "\x03"
-
-
-class Piped:
-    """A TerminalUI reading keys from a pipe and writing plain text to a buffer."""
-
-    def __init__(self, ruleset: RuleSet, pipe: Any) -> None:
-        # The keys are all sent: end the input after them, so a prompt that runs out of keys
-        # (a question added to questions.yaml, say) fails with EOFError instead of waiting.
-        pipe.close()
-        self.buffer = io.StringIO()
-        self.ui = TerminalUI(ruleset.questions, input=pipe, output=PlainTextOutput(self.buffer))
-
-    @property
-    def text(self) -> str:
-        return self.buffer.getvalue()
+from tests.helpers.wizard import CLEAR, CTRL_C, DOWN, ENTER, UP, Piped
 
 
 class Defaults:
@@ -62,12 +42,6 @@ def default_path_prompts(ruleset: RuleSet) -> list[str]:
 @pytest.fixture(autouse=True)
 def scratch_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture()
-def pipe() -> Iterator[Any]:
-    with create_pipe_input() as real:
-        yield real
 
 
 def test_automl_path_asks_exactly_these_prompts_and_shows_decisions_as_reached(
@@ -169,6 +143,7 @@ def test_answers_file_leaves_only_the_open_questions(
         "How many machines may one training job use?",
         "Expected training time on one modern GPU, in hours",
         "Within how many hours must training finish?",
+        "The most the training run may cost, in US dollars",
         "How many passes over the training data (epochs)?",
         "May the job be preempted and resumed from a checkpoint (Spot VMs)?",
         "How costly is one training trial?",
@@ -179,8 +154,12 @@ def test_answers_file_leaves_only_the_open_questions(
         "Region",
         "Cloud Storage bucket for staging and outputs",
         "Name of the label (target) column",
+        # custom training leaves ID columns out too (--id_columns)
+        "ID columns to leave out of the features (comma-separated)",
         "Service account the training job runs as (empty for the default)",
         "Vertex AI TensorBoard for the job's logs (empty for none)",
+        "Vertex AI Experiments experiment to log the training runs to (empty for none)",
+        "Generate a Vertex AI Pipelines definition (train, evaluate, register, then predict)?",
     ]
     pipe.send_text(ENTER * len(expected) + "n" + "n")  # defaults; do not generate; do not save
     piped = Piped(ruleset, pipe)

@@ -77,7 +77,7 @@ def test_a_float64_3b_model_gets_gpus_that_hold_it_whole(ruleset: RuleSet) -> No
     assert hardware["sizing"]["memory_available_gb"] >= 141
 
 
-def test_a_7b_model_on_a_pod_slice_is_sharded_and_says_the_generated_code_cannot(
+def test_a_7b_model_on_a_pod_slice_is_sharded_by_the_generated_spmd_trainer(
     ruleset: RuleSet,
 ) -> None:
     rec = _rec(
@@ -87,8 +87,20 @@ def test_a_7b_model_on_a_pod_slice_is_sharded_and_says_the_generated_code_cannot
     assert hardware["choice"] == "tpu_pod"
     assert hardware["machine_type"].startswith("ct5lp-") and hardware["tpu_topology"]
     assert hardware["sizing"]["fits"] and "SPMD" in hardware["sizing"]["sharding"]
-    assert any("cannot run this plan as is" in w for w in hardware["warnings"])
+    assert any("shards it over" in w for w in hardware["warnings"])
+    assert not any("cannot run this plan" in w for w in hardware["warnings"])
     assert hardware["guide_answer"]["accelerator_type"] == "TPU_V3"
+
+
+def test_a_7b_keras_model_on_a_pod_slice_says_the_generated_code_cannot(
+    ruleset: RuleSet,
+) -> None:
+    rec = _rec(
+        ruleset, task="text_classification", framework="tensorflow", model_parameters=7_000_000_000
+    )
+    hardware = rec.decisions["hardware"]
+    assert hardware["choice"] == "tpu_pod" and hardware["sizing"]["sharding"]
+    assert any("cannot run this plan as is" in w for w in hardware["warnings"])
 
 
 def test_spot_is_never_priced_for_a_pod_slice(ruleset: RuleSet) -> None:
@@ -264,25 +276,83 @@ def test_a_multi_host_slice_for_tensorflow_says_the_generated_code_uses_one_host
     assert any("uses only one" in w and "local" in w for w in hardware["warnings"])
 
 
-def test_the_readme_table_shows_what_recommend_gives_for_each_example(ruleset: RuleSet) -> None:
-    import re
-
-    import yaml
+def test_the_readme_table_is_what_the_engine_gives_for_each_example(ruleset: RuleSet) -> None:
+    from advisor.project.example_table import BEGIN, END, example_table
 
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| ([a-z0-9-]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", text, re.M)
-    examples = sorted(p.stem for p in (REPO / "examples").glob("*.yml"))
-    assert sorted(r[0] for r in rows if r[0] in examples) == examples
-    for name, today, estimate, _ in rows:
-        if name not in examples:
-            continue
-        raw = yaml.safe_load((REPO / "examples" / f"{name}.yml").read_text(encoding="utf-8"))
-        rec = recommend(validate_answers(raw, ruleset.questions, name), ruleset)
-        hardware, cost = rec.decisions["hardware"], rec.top["cost"]
-        if hardware["choice"] != "not_applicable":
-            assert hardware["machine_type"] in today, name
-        if cost.get("estimate_usd") is not None:
-            assert f"${cost['estimate_usd']:,.2f}" in estimate, name
+    table = example_table(ruleset, REPO / "examples")
+    assert text[text.index(BEGIN) : text.index(END) + len(END)] == table
+    names = sorted(p.stem for p in (REPO / "examples").glob("*.yml"))
+    assert [row.split(" | ")[0][2:] for row in table.splitlines()[3:-1]] == names
+    # the estimate column carries the engine's figure for a priced example
+    row = next(r for r in table.splitlines() if r.startswith("| pytorch-ddp-multi-gpu |"))
+    rec = _rec(ruleset, **_example("pytorch-ddp-multi-gpu"))
+    assert f"= ${rec.top['cost']['estimate_usd']:,.2f}" in row
+
+
+def _example(name: str) -> dict[str, Any]:
+    import yaml
+
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "examples" / f"{name}.yml").read_text())
+    return loaded
+
+
+def test_a_budget_no_plan_meets_says_so_and_what_would_change_it(ruleset: RuleSet) -> None:
+    answers = _example("pytorch-ddp-multi-gpu")
+    hardware = _rec(ruleset, **answers, budget_usd=10).decisions["hardware"]
+    said = [w for w in hardware["warnings"] if "budget" in w]
+    assert said and "No plan fits the $10 budget" in said[0]
+    assert "a budget of at least $" in said[0]
+    roomy = _rec(ruleset, **answers, budget_usd=100_000).decisions["hardware"]
+    assert not any("budget" in w for w in roomy.get("warnings") or [])
+    # the budget does not change the plan: it is still the cheapest that meets the deadline
+    assert roomy["machine_type"] == hardware["machine_type"]
+
+
+def test_a_budget_with_a_tight_deadline_names_the_cheaper_slower_plan(ruleset: RuleSet) -> None:
+    answers = {**_example("pytorch-ddp-multi-gpu"), "deadline_hours": 20, "budget_usd": 60}
+    warnings = _rec(ruleset, **answers).decisions["hardware"]["warnings"]
+    said = next(w for w in warnings if "budget" in w)
+    assert "20-hour deadline" in said and "Spot VMs" in said
+
+
+def test_the_boot_disk_holds_checkpoints_and_small_data_and_mounts_large_data(
+    ruleset: RuleSet,
+) -> None:
+    small = _rec(ruleset, **_example("tabular-sklearn")).decisions["hardware"]
+    assert small["boot_disk_size_gb"] == 100  # the API's default is the least asked for
+    ddp = _rec(ruleset, **_example("pytorch-ddp-multi-gpu")).decisions["hardware"]
+    # 30 GB system + 2 x 9.6 GB checkpoints (600M x 16 bytes) + 150 GB of data
+    assert ddp["boot_disk_size_gb"] == 200
+    big = _rec(ruleset, **{**_example("pytorch-ddp-multi-gpu"), "data_size_gb": 5000})
+    hardware = big.decisions["hardware"]
+    assert hardware["boot_disk_size_gb"] == 100
+    assert "/gcs mount" in hardware["sizing"]["boot_disk"]
+
+
+def test_the_generated_submit_passes_the_boot_disk_to_the_job(ruleset: RuleSet) -> None:
+    from advisor.project.generate import build_project
+
+    project = build_project(_example("pytorch-ddp-multi-gpu"), "examples/pytorch-ddp-multi-gpu")
+    assert '"boot_disk_size_gb": 200}' in project.files["submit.py"]
+
+
+def test_a_price_entry_must_say_whether_it_was_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = rules / "catalogue" / "automl.yaml"
+    path.write_text(path.read_text().replace("    verified: true\n", "", 1))
+    with pytest.raises(BadRuleFile, match="entry image_cloud: field 'verified'"):
+        load_rules(rules)
+
+
+def test_the_schema_lists_the_regions_the_catalogue_knows(ruleset: RuleSet) -> None:
+    assert ruleset.catalogue is not None
+    region = ruleset.questions.json_schema()["properties"]["region"]
+    assert region["enum"] == list(ruleset.catalogue.regions)
 
 
 def test_a_sharded_gpu_plan_for_pytorch_has_no_cannot_run_warning(ruleset: RuleSet) -> None:
@@ -298,3 +368,58 @@ def test_a_sharded_gpu_plan_for_pytorch_has_no_cannot_run_warning(ruleset: RuleS
     assert hardware["choice"] == "multi_gpu" and "FSDP2" in hardware["sizing"]["sharding"]
     assert any("shards it over" in w for w in hardware["warnings"])
     assert not any("cannot run this plan" in w for w in hardware["warnings"])
+
+
+def test_framework_reasons_name_only_prebuilt_training_containers_that_exist(
+    ruleset: RuleSet,
+) -> None:
+    # audit A12: the reasons claimed prebuilt TPU (and Lightning) images that Vertex does not have
+    import re
+
+    from advisor.project.stacks import load_stacks
+
+    assert ruleset.catalogue is not None
+    training = {
+        name.split(".py")[0]: entry
+        for name, entry in ruleset.catalogue.containers.items()
+        if entry["kind"] == "training"
+    }
+    images = {
+        stack.name: {str(i).split(".py")[0] for i in stack.images.get("training", {}).values()}
+        for stack in load_stacks()
+    }
+    named_any = False
+    for rule in ruleset.rules["framework"]:
+        names = re.findall(r"\b[a-z]+-(?:cpu|gpu|xla)\.\d+-\d+\b", rule.because)
+        for name in names:
+            named_any = True
+            assert name in training, (rule.id, name)
+            assert name in images[rule.then["choice"]], (rule.id, name)
+        if "prebuilt" in rule.because:
+            assert not re.search(
+                r"prebuilt training containers on [^.;(]*TPUs", rule.because
+            ), rule.id
+    assert named_any
+
+
+def test_a_bound_the_docs_do_not_give_is_not_applied(ruleset: RuleSet) -> None:
+    # the HyperparameterTuningJobSpec and WorkerPoolSpec references document no maximum for
+    # trial counts, parallel trials or replica counts, so the validator takes large values
+    answers = {"max_trials": 5000, "parallel_trials": 300, "max_machines": 1000}
+    valid = validate_answers(answers, ruleset.questions, "test")
+    assert valid["max_trials"] == 5000 and valid["max_machines"] == 1000
+    for question in ruleset.questions.questions:
+        if question.max is not None:
+            assert question.bounds_source, question.id
+
+
+def test_a_question_bound_without_its_source_fails_to_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = rules / "questions.yaml"
+    path.write_text(path.read_text().replace("    bounds_source: 'definition: a percentage'\n", ""))
+    with pytest.raises(BadRuleFile, match="accuracy_drop_tolerance_pct: bounds_source"):
+        load_rules(rules)

@@ -52,3 +52,17 @@ def import_generated(path: Path) -> ModuleType:
         for name in [k for k in sys.modules if k == "trainer" or k.startswith("trainer.")]:
             del sys.modules[name]
         sys.modules.update(saved)
+
+
+def trainer_run(out: Path, *flags: str, python: str = sys.executable) -> list[str]:
+    """The command of one local run of a generated trainer (`python -m trainer.task`), with its
+    model, checkpoints and TensorBoard logs under `out`."""
+    return [
+        python,
+        "-m",
+        "trainer.task",
+        f"--model_dir={out / 'model'}",
+        f"--checkpoint_dir={out / 'checkpoints'}",
+        f"--tensorboard_dir={out / 'logs'}",
+        *flags,
+    ]

@@ -19,6 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from advisor.project.stacks import select_stack_manifest
+
+# The project's own images carry the commit they are built from, or no-commit outside git.
+COMMIT_TAGGED = re.compile(r"[^:]+:(no-commit|[0-9a-f]{7,40})")
 # GPU -> (machine type pattern, allowed counts); None as counts = the count in the name.
 N1_COUNTS = {
     "NVIDIA_TESLA_T4": {1, 2, 4},
@@ -134,7 +138,17 @@ def device_of(hardware: dict[str, Any]) -> str:
 def project_imports(project: Path) -> Iterator[None]:
     """Import a generated project's modules (submit, trainer, ...) in this process, then
     forget them, so the next project's modules of the same names load fresh."""
-    names = ("submit", "vertex_dry_run", "best_trial", "trainer", "call_api", "run")
+    names = (
+        "submit",
+        "vertex_dry_run",
+        "best_trial",
+        "trainer",
+        "serving",
+        "call_api",
+        "run",
+        "predict",
+        "pipeline",
+    )
 
     def forget() -> None:
         for name in list(sys.modules):
@@ -142,11 +156,14 @@ def project_imports(project: Path) -> Iterator[None]:
                 del sys.modules[name]
 
     forget()
+    # restored whole: a project module may add its root too (pipeline.py does), and a leftover
+    # root's regular `trainer` package would shadow a later project's namespace one
+    saved_path = list(sys.path)
     sys.path.insert(0, str(project))
     try:
         yield
     finally:
-        sys.path.remove(str(project))
+        sys.path[:] = saved_path
         forget()
 
 
@@ -255,8 +272,11 @@ SCALES = {
 
 def job_parts(report: dict[str, Any]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """(method, worker pools, the job-level spec holding scheduling, identity and outputs)."""
-    assert len(report["requests"]) == 1, [r["method"] for r in report["requests"]]
+    methods = [r["method"] for r in report["requests"]]
     method, body = report["requests"][0]["method"], report["requests"][0]["request"]
+    # a CustomJob uploads no model itself: submit.py registers it once the job has succeeded
+    registers = method == "JobService.create_custom_job" and report.get("serving_image_uri")
+    assert methods == [method] + (["ModelService.upload_model"] if registers else []), methods
     if method == "PipelineService.create_training_pipeline":
         spec = body["training_pipeline"]["training_task_inputs"]
     elif method == "JobService.create_custom_job":
@@ -365,16 +385,26 @@ def check_custom_job(report: dict[str, Any], rec: Any, project: Path) -> None:
         assert int(machine.get("accelerator_count") or 0) == (hw.get("accelerator_count") or 0)
         assert (machine.get("tpu_topology") or None) == hw.get("tpu_topology")
 
-    # The container: the prebuilt image of the framework, or the project's own image for TPUs.
+    # The container: the project's own image (the pins its serving image runs) when the model is
+    # registered with the serving container, and for TPUs; else the framework's prebuilt image.
     framework = d["framework"]["choice"]
     images = {pool_code(p)[0] for p in pools}
     assert len(images) == 1
     image = images.pop()
-    if device == "tpu":
-        assert report["container"] == "custom"
-        assert image == (
+    serving = bool(select_stack_manifest(rec).images.get("serving_container"))
+    if serving:
+        assert COMMIT_TAGGED.fullmatch(report["serving_image_uri"]), report["serving_image_uri"]
+        assert report["serving_image_uri"].startswith(
             f"{answers['region']}-docker.pkg.dev/{answers['gcp_project']}/training/"
-            f"{answers['project_name']}:latest"
+            f"{answers['project_name']}-serving:"
+        )
+    if device == "tpu" or serving:
+        assert report["container"] == "custom"
+        # tagged with the commit it is built from (no-commit outside a git checkout)
+        assert COMMIT_TAGGED.fullmatch(image), image
+        assert image.startswith(
+            f"{answers['region']}-docker.pkg.dev/{answers['gcp_project']}/training/"
+            f"{answers['project_name']}:"
         )
     else:
         name = PREBUILT_TRAINING[(framework, device)]

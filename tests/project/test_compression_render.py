@@ -148,3 +148,31 @@ def test_both_stacks_report_the_same_way(tmp_path: Path) -> None:
         for fw in ("tensorflow", "pytorch")
     ]
     assert texts[0] == texts[1]
+
+
+# answers -> (the quantization the engine asks for, the variant each stack tries first)
+QUANTIZATION_CASES: list[tuple[dict[str, Any], str, dict[str, str]]] = [
+    ({"inference_hardware": "nvidia_gpu", "size_reduction_pct": 40}, "float16",
+     {"tensorflow": "float16", "pytorch": "float16"}),
+    ({"inference_hardware": "nvidia_gpu", "size_reduction_pct": 80}, "float16",
+     {"tensorflow": "float16", "pytorch": "float16"}),
+    ({"optimization_goal": "cost", "can_retrain": False}, "dynamic_range",
+     {"tensorflow": "dynamic_range", "pytorch": "dynamic_int8"}),
+    ({"size_reduction_pct": 60}, "", {"tensorflow": "int8", "pytorch": "static_int8"}),
+    ({"deployment_target": "edge", "inference_hardware": "edge_tpu"}, "full_int8",
+     {"tensorflow": "int8", "pytorch": "static_int8"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("framework", ["tensorflow", "pytorch"])
+@pytest.mark.parametrize(("extra", "quantization", "first"), QUANTIZATION_CASES)
+def test_the_recommended_quantization_is_tried_first(
+    tmp_path: Path, framework: str, extra: dict, quantization: str, first: dict[str, str]
+) -> None:
+    given = answers(framework, **extra)
+    decision = recommendation_for(given).decisions["compression"]
+    assert decision.get("quantization", "") == quantization
+    values = constants(render_to(given, tmp_path) / "trainer" / "optimize.py")
+    assert values["QUANTIZATION"] == quantization
+    assert values["PTQ_PREFERENCE"][0] == first[framework]
+    assert values["FULL_INT8_REQUIRED"] == (quantization == "full_int8" or "edge" in str(extra))

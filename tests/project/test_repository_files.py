@@ -3,6 +3,9 @@ code satisfies, pre-commit hooks, and CI files that their schemas accept."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,3 +168,111 @@ def test_update_brings_the_repository_files_to_an_older_project(tmp_path: Path) 
     assert all((project / rel).is_file() for rel in new)
     assert "mine:\n\techo kept" in (project / "Makefile").read_text()
     assert "uv sync --frozen" in (project / "Makefile").read_text()
+
+
+def test_every_action_is_pinned_by_commit(project: Path) -> None:
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    if not workflow.exists():
+        return
+    uses = [
+        s["uses"]
+        for job in yaml.safe_load(workflow.read_text())["jobs"].values()
+        for s in job["steps"]
+        if "uses" in s
+    ]
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+    # each pin says which release it is, on the same line
+    lines = [line for line in workflow.read_text().splitlines() if "uses:" in line]
+    assert all(re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line) for line in lines), lines
+
+
+def test_pip_install_gets_the_dev_group(project: Path) -> None:
+    """Without uv, `make install` installs requirements-dev.txt: the pyproject's dependencies
+    and its whole dev group, so `make lint` finds ruff and black."""
+    if not (project / "requirements.txt").exists():
+        assert not (project / "requirements-dev.txt").exists()
+        return
+    dev_file = project / "requirements-dev.txt"
+    assert "-r requirements.txt" in dev_file.read_text().splitlines()
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    group = meta["project"]["dependencies"] + meta["project"]["optional-dependencies"]["dev"]
+    assert sorted(_pins(project / "requirements.txt") + _pins(dev_file)) == sorted(group)
+    install = (project / "Makefile").read_text().split("\ninstall:", 1)[1].split("\n\n", 1)[0]
+    assert "pip install -r requirements-dev.txt" in install and "uv sync" in install
+
+
+def test_prebuilt_requirements_are_pinned_or_explained(project: Path) -> None:
+    """Every package of requirements.txt is, for the prebuilt image's Python 3.10, either an
+    exact pin or a comment saying why no pin applies; the job installs exactly the pins."""
+    prebuilt = project / "requirements-prebuilt.txt"
+    if not prebuilt.exists():
+        return
+    pinned, explained = [], []
+    for line in prebuilt.read_text().splitlines():
+        if not line.strip() or line.startswith("# ") and ":" not in line.split()[1]:
+            continue  # blank, or the header's prose
+        if line.startswith("#"):
+            name, reason = line[2:].split(": ", 1)
+            assert reason.strip(), line
+            explained.append(name)
+        else:
+            pin = line.split("#", 1)[0].strip()
+            assert re.fullmatch(r"[a-z0-9-]+==[0-9][\w.]*", pin), line
+            pinned.append(pin)
+    wanted = sorted(_name(p) for p in _pins(project / "requirements.txt"))
+    assert sorted([_name(p) for p in pinned] + explained) == wanted
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, submit; print(json.dumps(submit.package_requirements()))",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == pinned
+
+
+def test_prebuilt_images_run_by_the_digest_pin_images_writes(tmp_path: Path) -> None:
+    """A real submit on the prebuilt image refuses the moving `latest` tag; `make pin-images`
+    asks gcloud for each prebuilt image's digest, and the job then names the image by it. (The
+    model's serving image is the project's own, so only the training image is pinned.)"""
+    project = render_to(STACK_ANSWERS["scikit_learn"], tmp_path / "project")
+    refused = subprocess.run(
+        [sys.executable, "submit.py", "--container", "prebuilt"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2 and "make pin-images" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    digest = "sha256:" + "ab" * 32
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gcloud = bin_dir / "gcloud"  # stands in for the registry: prints one digest, logs the call
+    gcloud.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path}/calls"\necho {digest}\n')
+    gcloud.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    pin = subprocess.run(
+        [sys.executable, "submit.py", "--pin-images"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pin.returncode == 0, pin.stderr
+    table = json.loads((project / "image-digests.json").read_text())
+    training = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-6"
+    assert table == {training: digest}
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0] == (
+        f"artifacts docker images describe {training}:latest --format=value(image_summary.digest)"
+    )
+    report = dry_run(project, "submit", "--container", "prebuilt")
+    assert report["image_uri"] == f"{training}@{digest}"
+    assert not any("pin-images" in note for note in report.get("notes", []))

@@ -98,6 +98,7 @@ MARKERS = {
     "region": "me-west1",  # regions are a closed list (rules/catalogue/regions.yaml)
     "bucket": "gs://zzbucketmarkerzz",
     "id_columns": "zzidmarkerzz",
+    "experiment": "zzexperimentmarkerzz",
 }
 
 

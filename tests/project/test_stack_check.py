@@ -98,3 +98,45 @@ def test_an_example_must_select_its_stack(templates: Path) -> None:
     assert report.problems == [
         "stack xgboost: its example examples/tabular-sklearn.yml selects another"
     ]
+
+
+def test_every_stack_serves_the_framework_version_it_trains_with() -> None:
+    """Issue 13 item 6: the serving image matches the training pin for every framework."""
+    stacks = {s.name: s for s in load_stacks()}
+    for name in ("scikit_learn", "xgboost", "tensorflow", "pytorch", "pytorch_lightning"):
+        images = stacks[name].images
+        assert images["serving_container"] == "Dockerfile.serve" and "serving" not in images
+
+
+def test_a_prebuilt_serving_image_of_another_version_is_reported(templates: Path) -> None:
+    # the old TensorFlow registration: trained with the 2.21 pin (or tf-cpu.2-17), served by 2.15
+    _edit(
+        templates / "stacks/tensorflow/stack.yaml",
+        "  serving_container: Dockerfile.serve\n",
+        "  serving: tf2-cpu.2-15\n",
+    )
+    problems = check_stack_mapping(RULESET, templates).problems
+    assert any(
+        "serving tf2-cpu.2-15 runs tensorflow-cpu 2.15, but the training pin is "
+        "tensorflow-cpu==2.21.0" in p
+        for p in problems
+    ), problems
+    assert any("training.cpu tf-cpu.2-17.py310 trains tensorflow-cpu 2.17" in p for p in problems)
+
+
+def test_a_serving_container_must_install_the_pins(templates: Path) -> None:
+    _edit(
+        templates / "layers/serving/Dockerfile.serve.j2",
+        "COPY requirements.txt .",
+        "COPY serving-requirements.txt .",
+    )
+    problems = check_stack_mapping(RULESET, templates).problems
+    assert "stack xgboost: images: Dockerfile.serve does not install requirements.txt's pins" in (
+        problems
+    )
+
+
+def test_a_stack_must_name_its_framework_package(templates: Path) -> None:
+    _edit(templates / "stacks/scikit_learn/stack.yaml", "  framework_package: scikit-learn\n", "")
+    problems = check_stack_mapping(RULESET, templates).problems
+    assert "stack scikit_learn: images: framework_package is missing" in " ".join(problems)

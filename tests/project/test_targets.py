@@ -24,3 +24,17 @@ def test_target_answers_reach_their_hardware_and_distribution(target: tuple) -> 
     _, framework, extra, hardware, distribution = target
     rec = recommendation_for(answers_for(framework, extra, "none", False))
     assert (rec.choice("hardware"), rec.choice("distribution")) == (hardware, distribution)
+
+
+@pytest.mark.parametrize("stack", sorted(STACK_ANSWERS))
+def test_the_next_step_advisor_new_prints_names_targets_the_project_has(stack: str) -> None:
+    import re
+
+    from advisor.cli.project import next_step
+    from advisor.project.generate import build_project
+
+    step = next_step(stack)
+    makefile = build_project(STACK_ANSWERS[stack], "answers.yml").files["Makefile"]
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
+    named = re.findall(r"make ([a-z][a-z-]*)", step)
+    assert named and set(named) <= targets, (stack, step, sorted(targets))

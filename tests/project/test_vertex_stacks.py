@@ -91,7 +91,8 @@ def test_stack_job_matches_the_recommendation(answers: dict[str, Any], tmp_path:
                 "decay-curve",
                 "Spot VMs",
                 "2 machines (pool 0 the chief, pool 1 the workers)",
-                "--container custom",
+                # served by its own container, so it trains in the image of the same pins
+                "The job runs the image built from the `Dockerfile`",
             ],
             [],
         ),

@@ -229,7 +229,7 @@ def test_the_trainer_package_installs_trainer_task(fixture_templates: Path, tmp_
 
     rec = recommendation_for(answers_for("tensorflow", {}, "random", False))
     project = render(rec, fixture_templates, tmp_path / "p")
-    code, out, _ = run_main(project, "submit", "--dry-run")
+    code, out, _ = run_main(project, "submit", "--dry-run", "--container", "prebuilt")
     assert code == 0
 
     with project_imports(project):
@@ -248,8 +248,9 @@ def test_the_trainer_package_installs_trainer_task(fixture_templates: Path, tmp_
     assert f"{base}/trainer/hyperparameters.json" in names
     assert "packages=['trainer']" in setup_py
     assert "'hyperparameters.json'" in setup_py
-    # Requirements the image lacks, unpinned (Python 3.10 images); never the framework.
-    assert "install_requires=['pandas', 'gcsfs', 'cloudml-hypertune']" in setup_py
+    # Requirements the image lacks, pinned for its Python 3.10; never the framework.
+    pins = "['pandas==2.3.3', 'gcsfs==2026.10.1', 'cloudml-hypertune==0.1.0.dev6']"
+    assert f"install_requires={pins}" in setup_py
     # pip installs it as the prebuilt image does, and `python -m trainer.task` then runs.
     target = tmp_path / "site"
     subprocess.run(
@@ -309,8 +310,12 @@ def test_a_real_submit_uploads_then_sends_the_dry_run_request(
         import submit  # type: ignore[import-not-found]
         import vertex_dry_run  # type: ignore[import-not-found]
 
+        # a real submit runs a prebuilt image by its digest (`make pin-images` writes them)
+        digest = "sha256:" + "0" * 64
+        pins = {submit.prebuilt_repository("training"): digest}
+        (project / submit.DIGESTS_FILE).write_text(json.dumps(pins), encoding="utf-8")
         with vertex_dry_run.recording() as recorder, pytest.raises(vertex_dry_run.RequestCaptured):
-            submit.main([])
+            submit.main(["--container", "prebuilt"])
     (sent,) = recorder.requests
     job = sent["request"]["hyperparameter_tuning_job"]
     code = job["trial_job_spec"]["worker_pool_specs"][0]["python_package_spec"]
@@ -320,6 +325,9 @@ def test_a_real_submit_uploads_then_sends_the_dry_run_request(
         (package_uri, package_uri.rsplit("/", 1)[1]),
     ]
     assert package_uri.startswith("gs://acme-ml-staging/demo-job/packages/")
+    assert job["trial_job_spec"]["worker_pool_specs"][0]["python_package_spec"][
+        "executor_image_uri"
+    ].endswith("@" + digest)
 
 
 def test_best_trial_reads_a_finished_job(fixture_templates: Path, tmp_path: Path) -> None:
@@ -393,14 +401,23 @@ def test_custom_container_path(fixture_templates: Path, tmp_path: Path) -> None:
     assert code == 2 and "no prebuilt training image for tensorflow on tpu" in err
 
 
-def test_a_custom_xgboost_container_registers_no_mismatched_serving_image(
+def test_a_model_registers_only_with_the_version_it_trained_with(
     fixture_templates: Path, tmp_path: Path
 ) -> None:
-    """xgboost-cpu.2-1 would load the pinned 3.x model and drop its intercept (audit A2)."""
+    """xgboost-cpu.2-1 would load the pinned 3.x model and drop its intercept (audit A2): the
+    model trains in the custom image by default and registers with the project's serving image,
+    which installs the same pins; the prebuilt training image (2.1) trains a model it would not
+    serve, so that job registers nothing and says why."""
     rec = recommendation_for(answers_for("xgboost", {}, "none", False))
     project = render(rec, fixture_templates, tmp_path / "xgb")
-    custom = dry_run(project, "submit", "--container", "custom")
-    assert custom["serving_image_uri"] is None
-    assert any("model not registered" in note for note in custom["notes"])
+    default = dry_run(project, "submit")
+    assert default["container"] == "custom" and default["package_uri"] is None
+    assert default["serving_image_uri"].endswith("/training/demo-job-serving:no-commit")
+    pipeline = default["requests"][0]["request"]["training_pipeline"]
+    assert pipeline["model_to_upload"]["container_spec"]["image_uri"] == (
+        default["serving_image_uri"]
+    )
     prebuilt = dry_run(project, "submit", "--container", "prebuilt")
-    assert "prediction/xgboost-cpu.2-1" in prebuilt["serving_image_uri"]
+    assert prebuilt["serving_image_uri"] is None
+    assert any("model not registered" in note for note in prebuilt["notes"])
+    assert "model_to_upload" not in prebuilt["requests"][0]["request"]["training_pipeline"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prompt_toolkit.input import create_pipe_input
 
 from advisor.cli.wizard import run_wizard
 from advisor.errors import AdvisorError
-from tests.cli.test_wizard import CLEAR, CTRL_C, ENTER, Piped
+from tests.helpers.wizard import CLEAR, CTRL_C, ENTER, Piped
 
 MINE = "# my carefully written answers\nproject_name: important\ntask: ocr\n"
 
@@ -20,12 +18,6 @@ MINE = "# my carefully written answers\nproject_name: important\ntask: ocr\n"
 @pytest.fixture(autouse=True)
 def scratch_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture()
-def pipe() -> Iterator[Any]:
-    with create_pipe_input() as real:
-        yield real
 
 
 def test_f5_saving_never_overwrites_an_existing_answers_file(

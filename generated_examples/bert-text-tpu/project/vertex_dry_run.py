@@ -3,9 +3,11 @@
 `--dry-run` builds every job with google-cloud-aiplatform exactly as a real run does, with
 anonymous credentials. The public GAPIC client methods that would reach Google Cloud are
 patched while `recording()` is active: a method that starts work (a training pipeline, a
-custom job, a tuning job, a model export) records its request and stops the SDK before it
-polls; the dataset calls answer with the dataset they were sent, so a flow can go on to its
-training job. Any other call to a Google API fails loudly instead of touching the network.
+custom job, a tuning job, a model export, a pipeline run, a deploy, a batch prediction)
+records its request and stops the SDK before it polls; the dataset calls answer with the
+dataset they were sent, so a flow can go on to its training job, and an endpoint's creation
+and a model's lookup answer the same way, so a deploy or a batch prediction reaches its
+request. Any other call to a Google API fails loudly instead of touching the network.
 """
 
 from __future__ import annotations
@@ -21,17 +23,26 @@ import proto
 from google.api_core.gapic_v1 import method as gapic_method
 from google.auth.transport import requests as auth_requests
 from google.cloud.aiplatform.compat.types import custom_job as gca_custom_job
+from google.cloud.aiplatform.utils import gcs_utils
 from google.cloud.aiplatform_v1.services.dataset_service import DatasetServiceClient
+from google.cloud.aiplatform_v1.services.endpoint_service import EndpointServiceClient
 from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
 from google.cloud.aiplatform_v1.services.model_service import ModelServiceClient
 from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient
 from google.cloud.aiplatform_v1.types import dataset as gca_dataset
+from google.cloud.aiplatform_v1.types import endpoint as gca_endpoint
+from google.cloud.aiplatform_v1.types import model as gca_model
 
 # Methods that start work on Google Cloud: the request is recorded and the SDK stopped.
 STARTS_WORK: dict[type, tuple[str, ...]] = {
-    PipelineServiceClient: ("create_training_pipeline",),
-    JobServiceClient: ("create_custom_job", "create_hyperparameter_tuning_job"),
+    PipelineServiceClient: ("create_training_pipeline", "create_pipeline_job"),
+    JobServiceClient: (
+        "create_custom_job",
+        "create_hyperparameter_tuning_job",
+        "create_batch_prediction_job",
+    ),
     ModelServiceClient: ("export_model", "upload_model"),
+    EndpointServiceClient: ("deploy_model",),
 }
 
 # Request fields that are call options, not part of what is sent as the request body.
@@ -101,6 +112,7 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._datasets: dict[str, gca_dataset.Dataset] = {}
+        self._endpoints: dict[str, gca_endpoint.Endpoint] = {}
 
     def record(self, client: type, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         body = {key: to_plain(val) for key, val in kwargs.items() if key not in CALL_OPTIONS}
@@ -132,6 +144,37 @@ class Recorder:
         if name not in self._datasets:
             raise NetworkCallBlocked(f"dry run: dataset {name} was not created in this run")
         return self._datasets[name]
+
+    def create_endpoint(self, *, parent: str, endpoint: Any, **kwargs: Any) -> Any:
+        self.record(
+            EndpointServiceClient, "create_endpoint", {"parent": parent, "endpoint": endpoint}
+        )
+        created = gca_endpoint.Endpoint(endpoint)
+        created.name = f"{parent}/endpoints/{len(self._endpoints) + 1}"
+        self._endpoints[created.name] = created
+        return _Operation(f"{created.name}/operations/dry-run", created)
+
+    def get_endpoint(self, *, name: str, **kwargs: Any) -> Any:
+        if name not in self._endpoints:
+            raise NetworkCallBlocked(f"dry run: endpoint {name} was not created in this run")
+        return self._endpoints[name]
+
+    def get_model(self, *, name: str, **kwargs: Any) -> Any:
+        """The registered model a deploy or a batch prediction reads (a stand-in: the dry run
+        cannot look it up); it takes dedicated machines, as a custom-trained model does."""
+        resources = gca_model.Model.DeploymentResourcesType.DEDICATED_RESOURCES
+        return gca_model.Model(
+            name=name, display_name="dry-run", supported_deployment_resources_types=[resources]
+        )
+
+    def pipeline_bucket(self, *, output_artifacts_gcs_dir: str, **kwargs: Any) -> None:
+        """A pipeline run first makes sure its root's bucket exists (a Cloud Storage call)."""
+        self.requests.append(
+            {
+                "method": "Storage.create_bucket_for_pipeline_artifacts_if_it_does_not_exist",
+                "request": {"output_artifacts_gcs_dir": output_artifacts_gcs_dir},
+            }
+        )
 
     def import_data(self, *, name: str, import_configs: Any, **kwargs: Any) -> Any:
         self.record(
@@ -168,6 +211,18 @@ def recording() -> Iterator[Recorder]:
     patches += [
         mock.patch.object(DatasetServiceClient, name, _as_method(getattr(recorder, name)))
         for name in ("create_dataset", "get_dataset", "import_data")
+    ]
+    patches += [
+        mock.patch.object(EndpointServiceClient, name, _as_method(getattr(recorder, name)))
+        for name in ("create_endpoint", "get_endpoint")
+    ]
+    patches += [
+        mock.patch.object(ModelServiceClient, "get_model", _as_method(recorder.get_model)),
+        mock.patch.object(
+            gcs_utils,
+            "create_gcs_bucket_for_pipeline_artifacts_if_it_does_not_exist",
+            recorder.pipeline_bucket,
+        ),
     ]
     patches += [
         # Safety nets: any other gRPC or REST call would go to the network.

@@ -51,10 +51,19 @@ TUNING: dict[str, Any] | None = {
 }
 SERVICE_ACCOUNT = ""
 TENSORBOARD = ""
+# Where the job may read its data: Cloud Storage, and for a table of features BigQuery too (the
+# trainer reads bq://project.dataset.table with the Storage Read API; the job's service account
+# needs roles/bigquery.readSessionUser and read access to the table).
+DATA_SCHEMES = ("gs://", "bq://")
+# Vertex AI Experiments: the trainer logs its params and metrics to a run of this experiment.
+EXPERIMENT = ""
 # -------------------------------------------------------------------------------------------
 
-# Prebuilt training images (us/europe/asia-docker.pkg.dev/vertex-ai/training/<name>:latest),
-# the newest of each framework; they run Python 3.10. Check the end-of-availability dates at
+# Prebuilt training images (us/europe/asia-docker.pkg.dev/vertex-ai/training/<name>), the newest
+# of each framework; they run Python 3.10. The name carries the framework version; Google
+# publishes each only as `:latest`, a tag that moves with patches, so a real job runs the image
+# by the digest that `make pin-images` resolves and writes to image-digests.json. Check the
+# end-of-availability dates at
 # https://cloud.google.com/vertex-ai/docs/training/pre-built-containers before relying on one.
 # TPUs have none current (tf-tpu.2-15 and pytorch-tpu.2-2 reached end of availability in
 # 2025, and v5e never had one): they train in the custom container built from the Dockerfile.
@@ -62,41 +71,23 @@ TRAINING_IMAGES: dict[tuple[str, str], str] = {
     ("tensorflow", "cpu"): "tf-cpu.2-17.py310",
     ("tensorflow", "gpu"): "tf-gpu.2-17.py310",
 }
-# Prebuilt serving images for the model the trainer writes to AIP_MODEL_DIR (SavedModel,
-# model.joblib, model.bst); PyTorch serving needs a TorchServe archive, so none is set there.
-SERVING_IMAGES: dict[str, str] = {
-    "tensorflow": "tf2-cpu.2-15",
-}
-# The Dockerfile of the serving image the project builds when no prebuilt one runs its pins.
-SERVING_CONTAINER = None
+# A prebuilt prediction image, where one runs the exact framework version the model trains with.
+SERVING_IMAGES: dict[str, str] = {}
+# The Dockerfile of the serving image the project builds when no prebuilt one runs its pins. It
+# installs requirements.txt, so it runs the tensorflow-cpu pin that the custom training image
+# (Dockerfile) trains with; the prebuilt training images carry an older version (`advisor rules
+# check` proves both), so a model to be served trains in the custom image.
+SERVING_CONTAINER = "Dockerfile.serve"
 SERVING_PORT, HEALTH_ROUTE, PREDICT_ROUTE = 8080, "/health", "/predict"
-# Whether the prebuilt serving image reads only models trained in the prebuilt training image
-# (xgboost-cpu.2-1 loads an xgboost 3.x model from the custom container but drops its intercept).
-SERVING_NEEDS_PREBUILT_TRAINING = False
-# Packages the prebuilt images already have (or that only local work needs): not reinstalled.
-IMAGE_PROVIDES = {
-    "black",
-    "google-cloud-aiplatform",
-    "google-cloud-storage",
-    "hypothesis",
-    "keras",
-    "mypy",
-    "numpy",
-    "pexpect",
-    "pytest",
-    "pytest-timeout",
-    "ruff",
-    "scikit-learn",
-    "scipy",
-    "tensorflow",
-    "tensorflow-cpu",
-    "tensorflow-model-optimization",
-    "tf-keras",
-    "torch",
-    "torchaudio",
-    "torchvision",
-    "xgboost",
-}
+# What the job installs on a prebuilt image beside the trainer: requirements-prebuilt.txt holds
+# pins published for the image's Python 3.10, and names what the image already has.
+PREBUILT_REQUIREMENTS = "requirements-prebuilt.txt"
+HYPERTUNE_PIN = "cloudml-hypertune==0.1.0.dev6"
+# The digests of the prebuilt images (`make pin-images`); the only tag Google publishes for them.
+DIGESTS_FILE = "image-digests.json"
+PUBLISHED_TAG = "latest"
+# A custom image built outside a git checkout has no commit to be tagged with.
+NO_COMMIT = "no-commit"
 ARTIFACT_REPOSITORY = "training"
 DISK = {"boot_disk_type": "pd-ssd", "boot_disk_size_gb": 100}
 TPU_MACHINE_PREFIXES = ("cloud-tpu", "ct5lp-", "ct6e-", "tpu7x-")
@@ -144,17 +135,71 @@ def device() -> str:
     return "gpu" if ACCELERATOR_TYPE else "cpu"
 
 
-def prebuilt_image(kind: str = "training") -> str | None:
+def prebuilt_repository(kind: str = "training") -> str | None:
+    """The prebuilt image's name without tag or digest, or None where the stack has none."""
     table = TRAINING_IMAGES if kind == "training" else SERVING_IMAGES
     key: Any = (FRAMEWORK, device()) if kind == "training" else FRAMEWORK
     name = table.get(key)
     if name is None:
         return None
-    return f"{registry_prefix(REGION)}-docker.pkg.dev/vertex-ai/{kind}/{name}:latest"
+    return f"{registry_prefix(REGION)}-docker.pkg.dev/vertex-ai/{kind}/{name}"
+
+
+def pinned_digests() -> dict[str, str]:
+    path = ROOT / DIGESTS_FILE
+    if not path.exists():
+        return {}
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SubmitError(f"{DIGESTS_FILE}: not JSON ({exc}); run make pin-images again") from None
+    if not isinstance(table, dict) or not all(
+        isinstance(v, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", v) for v in table.values()
+    ):
+        raise SubmitError(f"{DIGESTS_FILE}: each value must be a sha256:<64 hex> digest")
+    return table
+
+
+def prebuilt_image(kind: str = "training") -> str | None:
+    """The prebuilt image by its pinned digest; unpinned, by the tag Google publishes."""
+    repository = prebuilt_repository(kind)
+    if repository is None:
+        return None
+    digest = pinned_digests().get(repository)
+    return f"{repository}@{digest}" if digest else f"{repository}:{PUBLISHED_TAG}"
+
+
+def pin_images() -> dict[str, str]:
+    """Resolve the digest each prebuilt image of this project has now (gcloud) and write them."""
+    table = {}
+    for kind in ("training", "prediction"):
+        repository = prebuilt_repository(kind)
+        if repository is None:
+            continue
+        command = [
+            "gcloud",
+            "artifacts",
+            "docker",
+            "images",
+            "describe",
+            f"{repository}:{PUBLISHED_TAG}",
+            "--format=value(image_summary.digest)",
+        ]
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SubmitError(f"pin-images: {' '.join(command)} failed: {exc}") from None
+        digest = out.stdout.strip()
+        if out.returncode != 0 or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise SubmitError(f"pin-images: {' '.join(command)}: {out.stderr.strip() or digest}")
+        table[repository] = digest
+    (ROOT / DIGESTS_FILE).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    return table
 
 
 def image_tag() -> str:
-    """The commit the image is built from, as the README and CI tag it; `latest` outside git."""
+    """The commit the image is built from, as the README and CI tag it (NO_COMMIT outside git:
+    a real submit then asks for a commit or --image-uri)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -165,14 +210,22 @@ def image_tag() -> str:
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
-        return "latest"
+        return NO_COMMIT
     tag = out.stdout.strip()
-    return tag if out.returncode == 0 and tag else "latest"
+    return tag if out.returncode == 0 and tag else NO_COMMIT
 
 
 def custom_image_uri(suffix: str = "") -> str:
     image = f"{REGION}-docker.pkg.dev/{PROJECT}/{ARTIFACT_REPOSITORY}/{JOB_NAME}{suffix}"
     return f"{image}:{image_tag()}"
+
+
+def served_from(container: str) -> bool:
+    """Whether a model trained in `container` ("prebuilt" or "custom") is registered: only with
+    a serving image that runs the framework version it was trained with."""
+    if SERVING_CONTAINER:
+        return container == "custom"
+    return bool(SERVING_IMAGES)
 
 
 def serving_image() -> str | None:
@@ -251,21 +304,21 @@ def worker_pool_specs(plan: Plan) -> list[dict[str, Any]]:
 
 
 def package_requirements() -> list[str]:
-    """requirements.txt less what the image has, unpinned: the images run Python 3.10, so pip
-    picks versions for it (the custom container installs the exact pins instead)."""
-    names: list[str] = []
-    path = ROOT / "requirements.txt"
+    """The pinned lines of requirements-prebuilt.txt (versions for the images' Python 3.10; the
+    custom container installs requirements.txt's own pins instead)."""
+    path = ROOT / PREBUILT_REQUIREMENTS
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    for line in lines:
-        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line.split("#", 1)[0])
-        if not match:
-            continue
-        name = re.sub(r"[._]+", "-", match.group(1)).lower()
-        if name not in IMAGE_PROVIDES and name not in names:
-            names.append(name)
-    if TUNING and "cloudml-hypertune" not in names:
-        names.append("cloudml-hypertune")
-    return names
+    pins = [line.split("#", 1)[0].strip() for line in lines]
+    pins = [pin for pin in pins if pin]
+    unpinned = [pin for pin in pins if "==" not in pin]
+    if unpinned:
+        raise SubmitError(
+            f"{PREBUILT_REQUIREMENTS}: {', '.join(unpinned)} has no exact pin (name==version); "
+            "pin a version published for Python 3.10, or comment the line with the reason"
+        )
+    if TUNING and not any(pin.startswith("cloudml-hypertune==") for pin in pins):
+        pins.append(HYPERTUNE_PIN)
+    return pins
 
 
 def build_package(dest: Path) -> Path:
@@ -412,41 +465,74 @@ def default_data() -> tuple[str, Path | None]:
     return f"{BUCKET}/{JOB_NAME}/data/{samples[0].name}", samples[0]
 
 
+def unpinned_images(plan: Plan) -> str:
+    """Why the job's training image is not an immutable reference ("" when it is)."""
+    if plan.image_uri.endswith(f":{PUBLISHED_TAG}"):
+        return (
+            f"{plan.image_uri} moves with each patch: run make pin-images (it writes the digest "
+            f"to {DIGESTS_FILE}) or pass --image-uri IMAGE@sha256:..."
+        )
+    if plan.image_uri.endswith(f":{NO_COMMIT}"):
+        return (
+            "the custom image is tagged with the commit it is built from: commit in git first "
+            "(README.md), or pass --image-uri"
+        )
+    return ""
+
+
 def make_plan(options: argparse.Namespace) -> Plan:
     if options.tensorboard and not options.service_account:
         raise SubmitError("--tensorboard needs --service-account (Vertex AI requires both)")
     if is_tpu() and REPLICA_COUNT != 1:
         raise SubmitError("a TPU job has one worker pool with one replica; set the slice size")
     prebuilt = prebuilt_image()
-    container = options.container or ("prebuilt" if prebuilt else "custom")
+    # The prebuilt image by default, unless the model it trains could not be served (another
+    # framework version than the serving image's): then the custom image, with the pins.
+    default = "prebuilt" if prebuilt and served_from("prebuilt") else "custom"
+    container = options.container or default
     if container == "prebuilt" and prebuilt is None:
         raise SubmitError(f"no prebuilt training image for {FRAMEWORK} on {device()}: use custom")
     image = options.image_uri or (prebuilt if container == "prebuilt" else custom_image_uri())
     data_uri, upload = (options.data, None) if options.data else default_data()
-    if not data_uri.startswith("gs://"):
-        raise SubmitError(f"--data {data_uri}: the job reads its data from a gs:// URI")
+    if not data_uri.startswith(DATA_SCHEMES):
+        raise SubmitError(
+            f"--data {data_uri}: the job reads its data from "
+            + " or ".join(f"a {scheme} URI" for scheme in DATA_SCHEMES)
+        )
     env = {"PJRT_DEVICE": "TPU"} if DISTRIBUTION == "pytorch_xla" else {}
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     study = load_study() if TUNING else None
-    mismatched = container != "prebuilt" and SERVING_NEEDS_PREBUILT_TRAINING
+    served = served_from(container) and serving_image() is not None
     kind = "tuning_job" if TUNING else ("custom_job" if PARAMETER_SERVER_COUNT else "training_job")
+    args = [f"--data={data_uri}"]
+    if options.experiment:
+        # One run a job; the SDK in the trainer finds the project and region in the job's
+        # environment (CLOUD_ML_PROJECT_ID, CLOUD_ML_REGION).
+        args += [f"--experiment={options.experiment}", f"--experiment_run={JOB_NAME}-{stamp}"]
     plan = Plan(
         kind=kind,
         container=container,
         image_uri=image,
-        args=[f"--data={data_uri}"],
+        args=args,
         env=env,
         base_output_dir=f"{BUCKET}/{JOB_NAME}/runs/{stamp}",
         data_uri=data_uri,
         data_upload=upload,
-        serving_image_uri=None if TUNING or mismatched else serving_image(),
+        serving_image_uri=serving_image() if served else None,
         study=study,
     )
-    if mismatched:
+    if not served:
         plan.notes.append(
-            f"model not registered: the {FRAMEWORK} serving image is older than this container's"
-            " pin; serve the model from a container with the same version"
+            f"model not registered: the {container} training image runs another {FRAMEWORK}"
+            " version than the serving image; train with --container custom to register it"
         )
+    elif TUNING:
+        plan.notes.append(
+            "each trial writes a model; register the best one with"
+            " `python best_trial.py JOB --register [--parent-model MODEL]`"
+        )
+    if unpinned_images(plan):
+        plan.notes.append(f"a real submit stops here: {unpinned_images(plan)}")
     if not check_trainer_args(plan.args, study):
         plan.notes.append("trainer args not checked: trainer.task could not be imported")
     return plan
@@ -521,10 +607,39 @@ def custom_job(plan: Plan, display_name: str) -> Any:
 
 
 def create_custom_job(plan: Plan, options: argparse.Namespace) -> Any:
-    """Parameter servers need a third worker pool, which only CustomJob takes."""
+    """Parameter servers need a third worker pool, which only CustomJob takes; a CustomJob
+    uploads no model itself, so the chief's model is registered once the job succeeds."""
     job = custom_job(plan, JOB_NAME)
     job.run(scheduling_strategy=scheduling_strategy(), sync=True, **identity(options))
+    if plan.serving_image_uri:
+        upload_model(custom_job_model_dir(plan), options.parent_model)
     return job
+
+
+def custom_job_model_dir(plan: Plan) -> str:
+    """Where a CustomJob's chief writes the model: AIP_MODEL_DIR is <base_output_dir>/model/."""
+    return f"{plan.base_output_dir.rstrip('/')}/model/"
+
+
+def upload_model(model_dir: str, parent_model: str | None = None) -> Any:
+    """Model.upload of a model folder with the serving container; with `parent_model`, a new
+    version of that model in the Model Registry (best_trial.py registers trials with it)."""
+    from google.cloud import aiplatform
+
+    image = serving_image()
+    if image is None:
+        raise SubmitError(f"no serving image for {FRAMEWORK}")
+    settings = serving_container(image)
+    return aiplatform.Model.upload(
+        display_name=JOB_NAME,
+        artifact_uri=model_dir,
+        parent_model=parent_model,
+        serving_container_image_uri=image,
+        serving_container_predict_route=settings.get("model_serving_container_predict_route"),
+        serving_container_health_route=settings.get("model_serving_container_health_route"),
+        serving_container_ports=settings.get("model_serving_container_ports"),
+        sync=True,
+    )
 
 
 def tuning_job(plan: Plan) -> Any:
@@ -605,7 +720,17 @@ def dry_run(plan: Plan, options: argparse.Namespace) -> dict[str, Any]:
     with vertex_dry_run.recording() as recorder:
         init(credentials=vertex_dry_run.anonymous_credentials())
         vertex_dry_run.until_sent(CREATE[plan.kind], plan, options)
+        if plan.kind == "custom_job" and plan.serving_image_uri:
+            # the upload a real run sends once the job has succeeded
+            vertex_dry_run.until_sent(
+                upload_model, custom_job_model_dir(plan), options.parent_model
+            )
     report = {"dry_run": True, **summary(plan), "requests": recorder.requests}
+    if serving_image() is not None:
+        import predict
+
+        # What follows registration: an endpoint deploy and a batch prediction (predict.py).
+        report["prediction"] = predict.dry_run_requests()
     if plan.kind == "tuning_job":
         report["study_spec"] = recorder.requests[-1]["request"]["hyperparameter_tuning_job"][
             "study_spec"
@@ -616,12 +741,21 @@ def dry_run(plan: Plan, options: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print the requests, send nothing")
-    parser.add_argument("--data", help="gs:// URI of the training data (default: upload data/)")
+    parser.add_argument(
+        "--pin-images",
+        action="store_true",
+        help=f"resolve the prebuilt images' digests with gcloud and write {DIGESTS_FILE}",
+    )
+    parser.add_argument(
+        "--data",
+        help=" or ".join(DATA_SCHEMES) + " URI of the training data (default: upload data/)",
+    )
     parser.add_argument(
         "--container",
         choices=["prebuilt", "custom"],
         help="prebuilt Vertex image with the trainer package, or the image built from the "
-        "Dockerfile (default: prebuilt where one exists)",
+        "Dockerfile (default: prebuilt where one exists and trains the version the model is "
+        "served with)",
     )
     parser.add_argument(
         "--image-uri", help=f"training image (default: {custom_image_uri()} " "for custom)"
@@ -632,12 +766,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--service-account", default=SERVICE_ACCOUNT)
     parser.add_argument("--tensorboard", default=TENSORBOARD, help="TensorBoard resource name")
+    parser.add_argument(
+        "--experiment", default=EXPERIMENT, help="Vertex AI Experiments experiment (empty: none)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     try:
+        if options.pin_images:
+            print(json.dumps(pin_images(), indent=2))
+            return 0
         plan = make_plan(options)
         with tempfile.TemporaryDirectory() as tmp:
             if plan.container == "prebuilt":
@@ -646,6 +786,9 @@ def main(argv: list[str] | None = None) -> int:
             if options.dry_run:
                 print(json.dumps(dry_run(plan, options), indent=2, default=str))
                 return 0
+            unpinned = unpinned_images(plan)
+            if unpinned:
+                raise SubmitError(unpinned)
             if plan.data_upload is None and not options.data:
                 raise SubmitError(
                     "no data: pass --data gs://..., or create the sample in data/ first "

@@ -69,25 +69,13 @@ def study_metric() -> tuple[str, str]:
 def register(model_dir: str, parent_model: str | None = None) -> Any:
     """Model.upload of a trial's model folder with the serving container submit.py registers
     trained models with; with `parent_model`, a new version of that model."""
-    from google.cloud import aiplatform
-
     sys.path.insert(0, str(ROOT))
     import submit
 
-    image = submit.serving_image()
-    if image is None:
-        raise SystemExit(f"best_trial.py: no serving image for {submit.FRAMEWORK}")
-    settings = submit.serving_container(image)
-    return aiplatform.Model.upload(
-        display_name=submit.JOB_NAME,
-        artifact_uri=model_dir,
-        parent_model=parent_model,
-        serving_container_image_uri=image,
-        serving_container_predict_route=settings.get("model_serving_container_predict_route"),
-        serving_container_health_route=settings.get("model_serving_container_health_route"),
-        serving_container_ports=settings.get("model_serving_container_ports"),
-        sync=True,
-    )
+    try:
+        return submit.upload_model(model_dir, parent_model)
+    except submit.SubmitError as exc:
+        raise SystemExit(f"best_trial.py: {exc}") from None
 
 
 def dry_run_register(model_dir: str, parent_model: str | None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers.gen import render_to
+from tests.helpers.gen import render_to, trainer_run
 
 pytestmark = pytest.mark.slow
 
@@ -75,16 +74,7 @@ def run_trainer(
     env |= {"OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     out = out or project / "out"
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trainer.task",
-            f"--model_dir={out / 'model'}",
-            f"--checkpoint_dir={out / 'checkpoints'}",
-            f"--tensorboard_dir={out / 'logs'}",
-            f"--metrics_path={out / 'metrics.json'}",
-            *args,
-        ],
+        trainer_run(out, f"--metrics_path={out / 'metrics.json'}", *args),
         cwd=project,
         capture_output=True,
         text=True,

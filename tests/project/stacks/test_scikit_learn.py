@@ -164,6 +164,12 @@ def test_the_generated_smoke_test_passes(which: str, request: pytest.FixtureRequ
     result = run(["-m", "pytest", "-v", "-p", "no:cacheprovider", "tests"], cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr  # every test of the project
     assert "test_smoke.py::test_trains_saves_and_predicts PASSED" in result.stdout
+    # the serving path (tests/project/stacks/test_serving_stacks.py relies on this run)
+    for name in (
+        "test_served_predictions_are_the_trainers",
+        "test_serve_local_command_checks_agreement",
+    ):
+        assert f"test_serving.py::{name} PASSED" in result.stdout, name
 
 
 @pytest.mark.slow

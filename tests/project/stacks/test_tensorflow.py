@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.helpers.gen import import_generated, recommendation_for, render_to
+from tests.helpers.gen import import_generated, recommendation_for, render_to, trainer_run
 
 # Answers that make the engine pick each target (and cover every task family).
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -145,17 +145,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str]
 def train(
     root: Path, out: Path, *flags: str, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "trainer.task",
-        f"--model_dir={out / 'model'}",
-        f"--checkpoint_dir={out / 'checkpoints'}",
-        f"--tensorboard_dir={out / 'logs'}",
-        *flags,
-    ]
     result = subprocess.run(
-        command,
+        trainer_run(out, *flags),
         cwd=root,
         env=env or clean_env(CLOUD_ML_HP_METRIC_FILE=str(out / "hypertune.jsonl")),
         capture_output=True,
@@ -469,3 +460,18 @@ def test_requirements_pin_the_versions_the_tests_ran(tmp_path: Path) -> None:
     assert {"tensorflow-cpu", "keras", "tf-keras", "tensorflow-model-optimization"} <= set(pins)
     for name, pinned in pins.items():
         assert version(name) == pinned, name
+
+
+def test_the_tpu_image_puts_the_libtpu_of_its_tensorflow_version_in_lib() -> None:
+    # Vertex AI (training-with-tpu-vm): a TPU build of TensorFlow plus the libtpu.so that Cloud
+    # TPU pairs with it (runtimes page: TF 2.18.0 <-> libtpu 1.12.0), saved as /lib/libtpu.so
+    import yaml
+
+    from advisor.project.generate import build_project
+    from tests.conftest import REPO
+
+    answers = yaml.safe_load((REPO / "examples" / "bert-text-tpu.yml").read_text())
+    dockerfile = build_project(answers, "bert-text-tpu").files["Dockerfile"]
+    assert "tensorflow-tpu==2.18.0" in dockerfile
+    assert "libtpu/1.12.0/libtpu.so', '/lib/libtpu.so'" in dockerfile
+    assert "TF_PLUGGABLE_DEVICE_LIBRARY_PATH=/lib/libtpu.so" in dockerfile

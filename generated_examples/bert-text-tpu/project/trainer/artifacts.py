@@ -1,10 +1,10 @@
 """What the chief writes at the end: the model directory and metrics.json.
 
 model_dir/ (AIP_MODEL_DIR on Vertex AI, a gs:// folder there):
-  model.keras          the Keras 3 model (float32): reload with keras.models.load_model
+  model.keras          the Keras 3 model (float32): reload with keras.models.load_model; the
+                       project's serving image (serving/predictor.py) serves it
   saved_model.pb, variables/, assets/
-                       the SavedModel export that TensorFlow Serving and Vertex AI's prebuilt
-                       TensorFlow prediction containers load (signature serving_default,
+                       the SavedModel export for TensorFlow Serving (signature serving_default,
                        which takes raw text: the vocabulary is inside)
   preprocessing.json   how the data became the model's inputs (trainer.data)
 """

@@ -3,7 +3,9 @@
 `--data` is a CSV or Parquet file, a folder of them or a glob, on a local disk or Cloud Storage
 (gs://, read through gcsfs with the job's service account on Vertex AI and Application Default
 Credentials elsewhere).
-Two columns: `text` and `label`. The vocabulary is built from the training split.
+A `text` column and the label column. The vocabulary is built from the training split.
+The data flags (--label_column, --id_columns, --validation_split, --split_column, --schema) are
+the project's shared ones (trainer/table.py, trainer/inputs.py).
 
 `prepare()` returns the split arrays and the preprocessing metadata (saved as
 preprocessing.json beside the model); `load_arrays()` gives the arrays in the model's input form
@@ -20,15 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainer import table
+from trainer import inputs, table
 from trainer.table import DataError, read_table, source_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = str(ROOT / "data/reviews.csv")
-LABEL = "label"
-TEXT = "text"
+LABEL = table.LABEL_COLUMN
+TEXT = inputs.TEXT_COLUMN
 CLASSIFICATION = True
-VALIDATION_FRACTION = table.VALIDATION_SPLIT
 SEED = table.SEED
 __all__ = ["DataError", "read_table", "source_files"]  # the shared ones, re-exported
 # The standardization of keras.layers.TextVectorization ("lower_and_strip_punctuation").
@@ -44,17 +45,6 @@ class Split:
     x_val: np.ndarray
     y_val: np.ndarray
     meta: dict[str, Any]
-
-
-def require_columns(frame: pd.DataFrame, path: str, *names: str) -> None:
-    table.require_columns(frame, path, list(names), "--label_column")
-
-
-def shuffled_split(n: int, fraction: float = VALIDATION_FRACTION) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the train and validation parts: the same on every worker (fixed seed)."""
-    order = np.random.default_rng(SEED).permutation(n)
-    n_val = max(1, int(round(n * fraction)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def class_names(labels: pd.Series) -> list[str]:
@@ -100,16 +90,16 @@ def prepare(
     opts: table.Options | None = None,
     **_: Any,
 ) -> Split:
-    fraction = opts.validation_split if opts else VALIDATION_FRACTION
-    frame = read_table(path)
-    require_columns(frame, path, TEXT, label)
-    frame = frame[frame[label].notna()].reset_index(drop=True)
+    """A table of texts and their labels (trainer/inputs.py)."""
+    opts = opts or table.Options(label_column=label)
+    label = opts.label_column
+    frame = inputs.read_texts(path, opts)
+    if len(frame) < 10:
+        raise DataError(f"{path}: {len(frame)} labelled texts; at least 10 are needed")
     classes = class_names(frame[label])
-    if len(classes) < 2 or len(frame) < 10:
-        raise DataError(f"{path}: need at least 10 texts of at least 2 classes")
-    texts = frame[TEXT].fillna("").astype(str).to_numpy(dtype=object)
+    texts = frame[TEXT].to_numpy(dtype=object)
     labels = encode_labels(frame[label], classes)
-    train_rows, val_rows = shuffled_split(len(frame), fraction)
+    train_rows, val_rows = table.split_rows(frame, path, opts)
     meta = {
         "label": label,
         "classes": classes,

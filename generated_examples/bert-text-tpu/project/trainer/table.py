@@ -2,7 +2,8 @@
 
 The same flags mean the same thing whatever the framework:
 
-  --data              CSV or Parquet file, folder of them or glob; local or gs://
+  --data              CSV or Parquet file, folder of them or glob; local or gs://; or a BigQuery
+                      table, bq://project.dataset.table (the Storage Read API, trainer/bigquery.py)
   --label_column      the column to predict
   --id_columns        comma-separated columns left out of the features (IDs carry no signal)
   --validation_split  the fraction of rows held out for validation (a fixed shuffled split)
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainer import bigquery
+
 LABEL_COLUMN = "label"
 ID_COLUMNS = []
 VALIDATION_SPLIT = 0.2
@@ -48,6 +51,7 @@ class Options:
     validation_split: float = VALIDATION_SPLIT
     split_column: str | None = None
     schema: dict[str, str] = field(default_factory=dict)
+    streaming: str = "auto"
 
 
 def column_list(text: str) -> list[str]:
@@ -108,6 +112,7 @@ def options(args: argparse.Namespace, legacy: dict[str, str] | None = None) -> O
         ),
         split_column=getattr(args, "split_column", None),
         schema=read_schema(schema_path) if schema_path else {},
+        streaming=getattr(args, "streaming", "auto"),
     )
 
 
@@ -130,8 +135,16 @@ def read_schema(path: str) -> dict[str, str]:
 
 
 def source_files(path: str) -> list[str]:
-    """The table files behind `path`: the file itself, every table of a folder, or a glob."""
+    """The table files behind `path`: the file itself, every table of a folder, or a glob
+    (a bq:// table is its own single source)."""
     import fsspec
+
+    if bigquery.is_bigquery(path):
+        try:
+            bigquery.parse(path)
+        except bigquery.BigQueryError as exc:
+            raise DataError(str(exc)) from None
+        return [path]
 
     try:
         fs, _, found = fsspec.get_fs_token_paths(path)
@@ -149,9 +162,18 @@ def source_files(path: str) -> list[str]:
 
 
 def read_table(path: str) -> pd.DataFrame:
-    """Every table behind `path`, concatenated (Parquet by extension, CSV otherwise)."""
+    """Every table behind `path`, concatenated (Parquet by extension, CSV otherwise; a bq://
+    table through the BigQuery Storage Read API)."""
     import fsspec
 
+    if bigquery.is_bigquery(path):
+        try:
+            frame = bigquery.read_arrow(path).to_pandas().rename(columns=str)
+        except bigquery.BigQueryError as exc:
+            raise DataError(str(exc)) from None
+        if frame.empty:
+            raise DataError(f"{path}: the table has no rows (columns: {_names(frame.columns)})")
+        return frame
     frames = []
     for name in source_files(path):
         try:

@@ -5,6 +5,8 @@
 Credentials elsewhere).
 Every column but the label is a feature: numeric columns as they are, other columns one-hot
 encoded over the categories seen in training.
+The data flags (--label_column, --id_columns, --validation_split, --split_column, --schema) are
+the project's shared ones (trainer/table.py).
 
 `prepare()` returns the split arrays and the preprocessing metadata (saved as
 preprocessing.json beside the model); `load_arrays()` gives the arrays in the model's input form
@@ -27,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = str(ROOT / "data/sample.csv")
 LABEL = table.LABEL_COLUMN
 CLASSIFICATION = False
-VALIDATION_FRACTION = table.VALIDATION_SPLIT
 SEED = table.SEED
 __all__ = ["DataError", "read_table", "source_files"]  # the shared ones, re-exported
 # Categories kept per column (the most frequent); the rest share one "other" slot.
@@ -43,17 +44,6 @@ class Split:
     x_val: np.ndarray
     y_val: np.ndarray
     meta: dict[str, Any]
-
-
-def require_columns(frame: pd.DataFrame, path: str, *names: str) -> None:
-    table.require_columns(frame, path, list(names), "--label_column")
-
-
-def shuffled_split(n: int, fraction: float = VALIDATION_FRACTION) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the train and validation parts: the same on every worker (fixed seed)."""
-    order = np.random.default_rng(SEED).permutation(n)
-    n_val = max(1, int(round(n * fraction)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def fit_preprocessing(train: pd.DataFrame, label: str) -> dict[str, Any]:

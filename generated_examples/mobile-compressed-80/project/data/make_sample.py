@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 OUT = Path(__file__).resolve().parent / "images.parquet"
+LABEL = "label"
 SEED = 7
 
 
@@ -60,7 +61,7 @@ def draw(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
 def make(rows: int, rng: np.random.Generator, size: int = 64) -> pd.DataFrame:
     """Images of circles, squares and triangles; the `image` column holds PNG bytes."""
     labels = [CLASSES[i % len(CLASSES)] for i in range(rows)]
-    return pd.DataFrame({"image": [png(draw(c, size, rng)) for c in labels], "label": labels})
+    return pd.DataFrame({"image": [png(draw(c, size, rng)) for c in labels], LABEL: labels})
 
 
 def main(argv: list[str] | None = None) -> Path:

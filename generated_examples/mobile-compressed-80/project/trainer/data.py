@@ -3,8 +3,11 @@
 `--data` is a CSV or Parquet file, a folder of them or a glob, on a local disk or Cloud Storage
 (gs://, read through gcsfs with the job's service account on Vertex AI and Application Default
 Credentials elsewhere).
-Two columns: `image` (encoded PNG/JPEG bytes, or a path relative to the table, absolute, or
-gs://) and `label`.
+A folder of class folders (DATA/<class>/<image>), or a table with an `image` column (encoded
+PNG/JPEG bytes, or a path relative to the table, absolute, or gs://) and the label column. Images
+decode in the tf.data pipeline (a parallel map, AUTOTUNE).
+The data flags (--label_column, --id_columns, --validation_split, --split_column, --schema) are
+the project's shared ones (trainer/table.py, trainer/inputs.py).
 
 `prepare()` returns the split arrays and the preprocessing metadata (saved as
 preprocessing.json beside the model); `load_arrays()` gives the arrays in the model's input form
@@ -13,7 +16,6 @@ preprocessing.json beside the model); `load_arrays()` gives the arrays in the mo
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainer import table
+from trainer import inputs, table
 from trainer.table import DataError, read_table, source_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = str(ROOT / "data/images.parquet")
-LABEL = "label"
-IMAGE = "image"
+LABEL = table.LABEL_COLUMN
+IMAGE = inputs.IMAGE_COLUMN
 CLASSIFICATION = True
-VALIDATION_FRACTION = table.VALIDATION_SPLIT
 SEED = table.SEED
 __all__ = ["DataError", "read_table", "source_files"]  # the shared ones, re-exported
 
@@ -45,17 +46,6 @@ class Split:
     meta: dict[str, Any]
 
 
-def require_columns(frame: pd.DataFrame, path: str, *names: str) -> None:
-    table.require_columns(frame, path, list(names), "--label_column")
-
-
-def shuffled_split(n: int, fraction: float = VALIDATION_FRACTION) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the train and validation parts: the same on every worker (fixed seed)."""
-    order = np.random.default_rng(SEED).permutation(n)
-    n_val = max(1, int(round(n * fraction)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
 def class_names(labels: pd.Series) -> list[str]:
     """The classes, sorted; labels are compared as text so that 1 and "1" are one class."""
     return sorted({str(v) for v in labels})
@@ -66,21 +56,6 @@ def encode_labels(labels: pd.Series, classes: list[str]) -> np.ndarray:
     return np.array([index[str(v)] for v in labels], dtype=np.int32)
 
 
-def image_sources(frame: pd.DataFrame, path: str) -> np.ndarray:
-    """The `image` column as encoded bytes, or as full paths (relative ones are taken from
-    the folder of the table)."""
-    values = frame[IMAGE].tolist()
-    if all(isinstance(v, (bytes, bytearray)) for v in values):
-        return np.array([bytes(v) for v in values], dtype=object)
-    if not all(isinstance(v, str) and v for v in values):
-        raise DataError(f"{path}: column {IMAGE!r} must hold image bytes or image paths")
-    base = posixpath.dirname(source_files(path)[0])
-    return np.array(
-        [v if "://" in v or v.startswith("/") else posixpath.join(base, v) for v in values],
-        dtype=object,
-    )
-
-
 def prepare(
     path: str = DEFAULT_DATA,
     label: str = LABEL,
@@ -88,22 +63,21 @@ def prepare(
     opts: table.Options | None = None,
     **_: Any,
 ) -> Split:
-    fraction = opts.validation_split if opts else VALIDATION_FRACTION
-    frame = read_table(path)
-    require_columns(frame, path, IMAGE, label)
-    frame = frame[frame[label].notna()].reset_index(drop=True)
+    """A folder of class folders or a table of images (trainer/inputs.py): paths or bytes."""
+    opts = opts or table.Options(label_column=label)
+    label = opts.label_column
+    frame = inputs.read_images(path, opts)
+    values = frame[IMAGE].tolist()
+    encoded = all(isinstance(v, (bytes, bytearray)) for v in values)
+    if not encoded and not all(isinstance(v, str) and v for v in values):
+        raise DataError(f"{path}: column {IMAGE!r} must hold image bytes or image paths")
+    if len(frame) < 10:
+        raise DataError(f"{path}: {len(frame)} labelled images; at least 10 are needed")
+    sources = np.array([bytes(v) if encoded else v for v in values], dtype=object)
     classes = class_names(frame[label])
-    if len(classes) < 2 or len(frame) < 10:
-        raise DataError(f"{path}: need at least 10 images of at least 2 classes")
-    sources = image_sources(frame, path)
     labels = encode_labels(frame[label], classes)
-    train_rows, val_rows = shuffled_split(len(frame), fraction)
-    meta = {
-        "label": label,
-        "classes": classes,
-        "image_size": image_size,
-        "encoded": isinstance(sources[0], bytes),
-    }
+    train_rows, val_rows = table.split_rows(frame, path, opts)
+    meta = {"label": label, "classes": classes, "image_size": image_size, "encoded": encoded}
     return Split(sources[train_rows], labels[train_rows], sources[val_rows], labels[val_rows], meta)
 
 

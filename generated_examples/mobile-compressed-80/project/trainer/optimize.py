@@ -43,10 +43,12 @@ from trainer.optimize_report import (  # noqa: E402
     finish_row,
     format_table,
     gzip_size,
+    preferred,
     score,
     size_on_disk,
     time_call,
     timed,
+    to_ship,
     within_tolerance,
     write_report,
 )
@@ -68,8 +70,14 @@ FULL_INT8_REQUIRED = False
 DEFAULT_SPARSITY = 0.5
 # Width of the student relative to the teacher (about a quarter of the parameters).
 DEFAULT_STUDENT_WIDTH = 0.5
-# Post-training variants, most integer first: the first within the accuracy tolerance ships.
+# Post-training variants, most integer first: the first that meets the size target within the
+# accuracy tolerance ships.
 PTQ_PREFERENCE = ("int8", "dynamic_range", "float16")
+# The post-training quantization the recommendation asks for ("": the most integer that meets
+# the targets).
+QUANTIZATION = ""
+# Steps after which a model is stored as int8 (about a quarter of float32's bytes per weight).
+INT8_STEPS = ("post_training_quantization", "quantization_aware_training")
 
 
 class Pipeline:
@@ -183,7 +191,9 @@ class Pipeline:
     def distillation(self) -> list[Row]:
         if skip := self._needs_keras("distillation"):
             return [skip]
-        width = self.args.student_width
+        width, estimate = self.args.student_width, {}
+        if width is None:
+            width, estimate = self._width_for_target()
         student = kx.make_student(self.model, width)
         kx.distill(
             self.model,
@@ -194,11 +204,48 @@ class Pipeline:
             batch_size=self.args.batch_size,
             learning_rate=self.args.learning_rate,
         )
-        details = {"teacher_parameters": kx.param_count(self.model), "width": width}
+        details = {"teacher_parameters": kx.param_count(self.model), "width": width, **estimate}
         row = self.measure_keras(
             "distillation", f"student_width_{width:g}", student, self.out / "student.keras", details
         )
         return [self._chain(row, student)]
+
+    def _width_for_target(self) -> tuple[float, dict]:
+        """The widest student whose shipped file is predicted to meet the size target.
+
+        A file's size is about a fixed overhead plus bytes per parameter: 4 for float32, about 1
+        after an int8 step. The overhead is measured on the teacher's own file (converted with
+        int8 weights when an int8 step follows), the student's parameters are counted on the
+        built (untrained) model, and a 5% margin covers what scales differently (int32 biases,
+        per-channel scales). Width scales every hidden layer, so parameters shrink about with
+        its square.
+        """
+        if TARGETS.size_reduction_pct <= 0:
+            return DEFAULT_STUDENT_WIDTH, {}
+        later = STEPS[STEPS.index("distillation") + 1 :]
+        int8 = any(step in INT8_STEPS for step in later)
+        params = kx.param_count(self.model)
+        if int8:
+            # float16 weights take 2 bytes; int8 ones 1.
+            variant = "float16" if QUANTIZATION == "float16" else "dynamic_range"
+            per_param = 2.0 if QUANTIZATION == "float16" else 1.0
+            reference = self.reference["tflite"][0]
+            saved = self._saved_model(self.model, "estimate")
+            overhead = len(lite.convert(saved, variant)) - per_param * params
+        else:
+            reference, per_param = self.reference["keras"][0], 4.0
+            overhead = reference - 4 * params
+        budget = 0.95 * (1 - TARGETS.size_reduction_pct / 100) * reference
+        estimate = {"size_budget_bytes": int(budget), "bytes_per_parameter": per_param}
+        for width in np.arange(0.95, 0.05, -0.05).round(2):
+            predicted = max(0, overhead) + per_param * kx.param_count(
+                kx.make_student(self.model, float(width))
+            )
+            if predicted <= budget:
+                return float(width), {**estimate, "predicted_bytes": int(predicted)}
+        # No width gets there (the format's fixed overhead alone is too large): keep a student
+        # that can still learn, and let the report say how close it comes.
+        return DEFAULT_STUDENT_WIDTH, {**estimate, "predicted_bytes": None}
 
     def _tfmot(self, technique: str, extra: list[str]) -> tuple[Path, dict]:
         """Run trainer.optimize_tfmot in its own process (tf-keras) on the current model."""
@@ -217,25 +264,37 @@ class Pipeline:
         return work, json.loads((work / f"{technique}.json").read_text("utf-8"))
 
     def pruning(self) -> list[Row]:
-        """Magnitude pruning with tensorflow-model-optimization during a short fine-tune."""
+        """Magnitude pruning with tensorflow-model-optimization during a short fine-tune, at the
+        configured sparsity and, when that loses more than the accuracy tolerance, at half of it;
+        a pruned model beyond the tolerance is measured and reported but not chained."""
         if skip := self._needs_keras("pruning"):
             return [skip]
-        sparsity = self.args.sparsity
-        work, info = self._tfmot("prune", [f"--sparsity={sparsity}"])
-        pruned = keras.models.clone_model(self.model)
-        pruned.set_weights(self.model.get_weights())
-        kx.load_weights_by_layer(pruned, work / "pruned_weights.npz")
-        path = self.out / "pruned.keras"
-        row = self.measure_keras("pruning", f"sparsity_{sparsity:g}", pruned, path)
-        # Count the zeros in the file written, not in memory: that is what ships.
-        per_layer = kx.kernel_sparsity(keras.models.load_model(path, compile=False))
-        layers = info["pruned_layers"]
-        row.details.update(
-            target_sparsity=sparsity,
-            pruned_layers=layers,
-            kernel_sparsity={k: v for k, v in per_layer.items() if k.split("/")[0] in layers},
-        )
-        return [self._chain(row, pruned)]
+        rows = []
+        for sparsity in (self.args.sparsity, round(self.args.sparsity / 2, 3)):
+            work, info = self._tfmot("prune", [f"--sparsity={sparsity}"])
+            pruned = keras.models.clone_model(self.model)
+            pruned.set_weights(self.model.get_weights())
+            kx.load_weights_by_layer(pruned, work / "pruned_weights.npz")
+            name = "pruned.keras" if not rows else f"pruned_sparsity_{sparsity:g}.keras"
+            path = self.out / name
+            row = self.measure_keras("pruning", f"sparsity_{sparsity:g}", pruned, path)
+            # Count the zeros in the file written, not in memory: that is what ships.
+            per_layer = kx.kernel_sparsity(keras.models.load_model(path, compile=False))
+            layers = info["pruned_layers"]
+            row.details.update(
+                target_sparsity=sparsity,
+                pruned_layers=layers,
+                kernel_sparsity={k: v for k, v in per_layer.items() if k.split("/")[0] in layers},
+            )
+            rows.append(row)
+            if within_tolerance(row, TARGETS):
+                self._chain(row, pruned)
+                return rows
+            row.details["not_chained"] = (
+                f"{row.degradation} points lost, beyond the tolerance of "
+                f"{TARGETS.accuracy_drop_tolerance_pct}"
+            )
+        return rows
 
     def _ready(self) -> dict[str, int]:
         """Make the current model safe for int8 scales (see kx.quantization_ready)."""
@@ -292,8 +351,7 @@ class Pipeline:
         if FULL_INT8_REQUIRED and "int8" in done:
             chosen = done["int8"]
         else:
-            chosen = next((r for r in ranked if within_tolerance(r, TARGETS)), None)
-            chosen = chosen or min(ranked, key=lambda r: r.degradation or 0.0)
+            chosen = preferred(ranked, TARGETS)
         self._chain(chosen)
         return rows
 
@@ -371,12 +429,13 @@ class Pipeline:
         return baseline, rows, failed
 
     def ship(self, rows: list[Row]) -> list[str]:
-        """The model to serve under a fixed name: model.tflite or model.keras."""
-        chained = [r for r in rows if r.chained and r.status == "ok" and r.format != "savedmodel"]
-        if not chained:
+        """The model to serve under a fixed name, model.tflite or model.keras: the last chained
+        one, or when that loses more than the tolerance, the best one within it (see to_ship)."""
+        final, _ = to_ship(rows, TARGETS)
+        if final is None or final.format == "savedmodel":  # TF-TRT output stays where it is
             return []
-        source = Path(chained[-1].artifact)
-        target = self.out / ("model.tflite" if chained[-1].format == "tflite" else "model.keras")
+        source = Path(final.artifact)
+        target = self.out / ("model.tflite" if final.format == "tflite" else "model.keras")
         if source.resolve() != target.resolve():
             shutil.copyfile(source, target)
         return [_rel(target)]
@@ -434,11 +493,22 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict[str
     parser.add_argument("--output_dir", default="outputs/optimized")
     parser.add_argument("--report", default="compression_report.json")
     parser.add_argument("--epochs", type=int, default=3, help="fine-tune epochs (QAT, pruning)")
-    parser.add_argument("--distill_epochs", type=int, default=10)
+    parser.add_argument(
+        "--distill_epochs",
+        type=int,
+        default=30,
+        help="most epochs of distillation (it stops early when the validation loss stalls)",
+    )
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--sparsity", type=float, default=DEFAULT_SPARSITY)
-    parser.add_argument("--student_width", type=float, default=DEFAULT_STUDENT_WIDTH)
+    parser.add_argument(
+        "--student_width",
+        type=float,
+        default=None,
+        help="student width relative to the teacher (default: the widest predicted to meet the "
+        f"size target, else {DEFAULT_STUDENT_WIDTH})",
+    )
     parser.add_argument("--calibration_samples", type=int, default=200)
     parser.add_argument(
         "--threads", type=int, default=None, help="TFLite interpreter threads (default: its own)"
@@ -447,11 +517,28 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict[str
     args, rest = parser.parse_known_args(argv)
     if not 0.0 < args.sparsity < 1.0:
         parser.error("--sparsity must be between 0 and 1")
-    if not 0.0 < args.student_width <= 1.0:
+    if args.student_width is not None and not 0.0 < args.student_width <= 1.0:
         parser.error("--student_width must be in (0, 1]")
     trainer_parser = task.build_parser()
     trainer_parser.prog = parser.prog
+    # The data flags `make train` used (label column, image size, window...) come from the
+    # model's preprocessing.json, so the step sees the inputs the model was trained on; flags
+    # given here override them.
+    trainer_parser.set_defaults(**trained_data_flags(Path(args.model_dir)))
     return args, task.data_options(trainer_parser.parse_args(rest))
+
+
+def trained_data_flags(model_dir: Path) -> dict[str, Any]:
+    """trainer.task's data flags as the trained model's preprocessing.json records them."""
+    path = model_dir / "preprocessing.json"
+    if not path.is_file():
+        return {}
+    meta = json.loads(path.read_text("utf-8"))
+    flags = {"label_column": meta.get("label")}
+    flags |= {k: meta.get(k) for k in ("image_size", "window", "sequence_length")}
+    if "vocabulary" in meta:  # +2: the padding and out-of-vocabulary ids
+        flags["vocab_size"] = len(meta["vocabulary"]) + 2
+    return {k: v for k, v in flags.items() if v is not None}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -481,6 +568,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = build_report(meta, baseline, rows, TARGETS)
     write_report(args.report, report)
     print(format_table(baseline + rows, TARGETS))
+    if report["closest"]:
+        print("\n" + report["closest"]["verdict"])
+    if not pipeline.serving:
+        print("nothing ships: no compressed model is within the accuracy tolerance")
     print(f"\nreport: {args.report}")
     return 1 if failed else 0
 

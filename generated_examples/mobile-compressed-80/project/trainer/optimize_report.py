@@ -175,12 +175,79 @@ def within_tolerance(row: Row, targets: Targets) -> bool:
     return row.degradation is None or row.degradation <= targets.accuracy_drop_tolerance_pct
 
 
+def _cut_of(row: Row, targets: Targets) -> float:
+    cut = row.gzip_cut_pct if targets.size_basis == "gzip" else row.size_cut_pct
+    return -1e9 if cut is None else cut
+
+
+def shortfall(row: Row, targets: Targets) -> tuple[float, float]:
+    """How far a row is from the targets: (points beyond the accuracy tolerance, percentage
+    points of size cut missing); (0, 0) when it meets both."""
+    over = max(0.0, (row.degradation or 0.0) - targets.accuracy_drop_tolerance_pct)
+    short = max(0.0, targets.size_reduction_pct - _cut_of(row, targets))
+    return over, short if targets.size_reduction_pct > 0 else 0.0
+
+
+def preferred(ranked: list[Row], targets: Targets) -> Row:
+    """Of rows in order of preference: the first that meets the size target within the accuracy
+    tolerance, else the one within the tolerance with the largest cut, else the smallest loss."""
+    both = [r for r in ranked if shortfall(r, targets) == (0.0, 0.0)]
+    if both:
+        return both[0]
+    tolerated = [r for r in ranked if within_tolerance(r, targets)]
+    if tolerated:
+        return max(tolerated, key=lambda r: _cut_of(r, targets))
+    return min(ranked, key=lambda r: r.degradation or 0.0)
+
+
+def to_ship(steps: list[Row], targets: Targets) -> tuple[Row | None, Row | None]:
+    """(the model to ship, the configuration that comes closest to the targets when no model
+    meets them all).
+
+    The last chained model ships when it is within the accuracy tolerance. When it is not, the
+    measured model within the tolerance with the largest size cut ships instead, and when no
+    model is within the tolerance, none ships: a much worse model is never the result."""
+    measured = [r for r in steps if r.status == "ok" and r.format != "savedmodel"]
+    chained = [r for r in steps if r.chained and r.status == "ok"]
+    final = chained[-1] if chained else None
+    if final is not None and shortfall(final, targets) == (0.0, 0.0):
+        return final, None
+    closest = min(measured, key=lambda r: shortfall(r, targets)) if measured else None
+    if final is not None and within_tolerance(final, targets):
+        return final, closest if closest is not final else None
+    tolerated = [r for r in measured if within_tolerance(r, targets)]
+    ship = max(tolerated, key=lambda r: _cut_of(r, targets)) if tolerated else None
+    return ship, closest
+
+
+def _closest_summary(row: Row, targets: Targets) -> dict[str, Any]:
+    over, short = shortfall(row, targets)
+    misses = []
+    if short:
+        misses.append(f"{short:.1f} points short of the {targets.size_reduction_pct:g}% size cut")
+    if over:
+        misses.append(
+            f"{over:.2f} points beyond the {targets.accuracy_drop_tolerance_pct:g}-point "
+            "accuracy tolerance"
+        )
+    return {
+        "step": row.step,
+        "variant": row.variant,
+        "artifact": row.artifact,
+        "size_cut_pct": row.size_cut_pct,
+        "gzip_cut_pct": row.gzip_cut_pct,
+        "degradation": row.degradation,
+        "details": row.details,
+        "verdict": "no configuration tried meets both the size target and the accuracy "
+        f"tolerance; closest: {row.step} {row.variant}, " + " and ".join(misses or ["-"]),
+    }
+
+
 def build_report(
     meta: dict[str, Any], baseline: list[Row], steps: list[Row], targets: Targets
 ) -> dict[str, Any]:
     """The JSON document: what was asked, every measured row and the verdict on the shipped one."""
-    chained = [r for r in steps if r.chained and r.status == "ok"]
-    final = chained[-1] if chained else None
+    final, closest = to_ship(steps, targets)
     summary: dict[str, Any] = {"artifact": None, "targets": {}, "all_targets_met": None}
     if final is not None:
         summary = {
@@ -196,6 +263,7 @@ def build_report(
             "latency_ms_single": final.latency_ms_single,
             "targets": final.targets,
             "all_targets_met": all(t["met"] is not False for t in final.targets.values()),
+            "chained": final.chained,
         }
     return {
         **meta,
@@ -204,6 +272,8 @@ def build_report(
         "baseline": [asdict(r) for r in baseline],
         "steps": [asdict(r) for r in steps],
         "final": summary,
+        # Only when no model meets every target: the one that comes closest, and by how much.
+        "closest": None if closest is None else _closest_summary(closest, targets),
     }
 
 

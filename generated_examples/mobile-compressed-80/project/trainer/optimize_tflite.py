@@ -1,8 +1,12 @@
 """TensorFlow Lite: conversion (float, dynamic range, float16, full int8) and the interpreter.
 
 Conversion goes through a SavedModel exported once per model (`model.export`), the path the
-LiteRT converter documents for Keras 3. The interpreter is LiteRT's (`ai_edge_litert`) when that
-package is installed and TensorFlow's `tf.lite.Interpreter` (same API, deprecated) otherwise.
+LiteRT converter documents for Keras 3. Quantizing *during* conversion (the converter's
+`optimizations`, as here) is the legacy path: LiteRT's documentation deprecates it in favour of a
+float conversion quantized afterwards by the LiteRT Quantizer (`litert-quantizer`); see the README
+(Compression) for the migration and why this project still uses the converter. The interpreter
+is LiteRT's (`ai_edge_litert`) when that package is installed and TensorFlow's
+`tf.lite.Interpreter` (same API, deprecated) otherwise.
 """
 
 from __future__ import annotations

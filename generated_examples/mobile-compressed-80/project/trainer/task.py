@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from trainer import data, table
+from trainer import data, experiments, table
 
 # ---- from the recommendation (README.md says why) -----------------------------------------
 TASK = "image_classification"
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV or Parquet file, folder or glob; local or gs://",
     )
     table.add_arguments(io, data.LABEL)
+    experiments.add_arguments(io)
     io.add_argument("--model_dir", default=os.environ.get("AIP_MODEL_DIR") or "outputs/model")
     io.add_argument(
         "--checkpoint_dir", default=os.environ.get("AIP_CHECKPOINT_DIR") or "outputs/checkpoints"
@@ -193,7 +194,9 @@ def train(args: argparse.Namespace, cluster: Any, started: float) -> int:
     from trainer import model as model_lib
 
     keras.utils.set_random_seed(args.seed)
+    streaming = False
     split = data.prepare(args.data, **data_options(args))
+    rows = {"train": len(split.x_train), "validation": len(split.x_val)}
     meta = split.meta
     precision = distribute.resolve_precision(args.precision, PRECISION, cluster)
     keras.mixed_precision.set_global_policy(precision)
@@ -216,9 +219,12 @@ def train(args: argparse.Namespace, cluster: Any, started: float) -> int:
 
     # Regression targets are trained normalized; the saved model turns them back into units.
     target_scale = 1.0
-    y_train, y_val = split.y_train, split.y_val
+    y_train = y_val = None
+    if not streaming:
+        y_train, y_val = split.y_train, split.y_val
     if not model_lib.CLASSIFICATION:
         target_scale = meta["target_std"]
+    if not model_lib.CLASSIFICATION and not streaming:
         y_train = ((y_train - meta["target_mean"]) / target_scale).astype(np.float32)[:, None]
         y_val = ((y_val - meta["target_mean"]) / target_scale).astype(np.float32)[:, None]
 
@@ -234,34 +240,35 @@ def train(args: argparse.Namespace, cluster: Any, started: float) -> int:
         cluster, net, optimizer, model_lib.make_loss(), args.steps_per_execution, target_scale
     )
     static_shapes = cluster.kind == "tpu_strategy"  # TPUs compile for one batch shape
-    val_ds = data.make_dataset(
-        split.x_val, y_val, meta, global_batch, shuffle=False, drop_remainder=static_shapes
-    )
+
+    def part_dataset(part: str, batch: int, shuffle: bool, seed: int, **shard: Any) -> Any:
+        """One part's tf.data pipeline ("train" or "validation"), sharded when asked."""
+        x, y = (split.x_train, y_train) if part == "train" else (split.x_val, y_val)
+        dataset = data.make_dataset(
+            x, y, meta, batch, shuffle=shuffle, seed=seed, drop_remainder=static_shapes
+        )
+        if shard:
+            return dataset.shard(shard["shards"], shard["shard"])
+        return dataset
+
+    val_ds = part_dataset("validation", global_batch, False, args.seed)
     if asynchronous:
 
         def worker_dataset(context: Any) -> Any:
-            dataset = data.make_dataset(
-                split.x_train,
-                y_train,
-                meta,
+            dataset = part_dataset(
+                "train",
                 args.batch_size,
-                shuffle=True,
-                seed=args.seed + context.input_pipeline_id,
+                True,
+                args.seed + context.input_pipeline_id,
+                shard=context.input_pipeline_id,
+                shards=context.num_input_pipelines,
             )
-            return dataset.shard(context.num_input_pipelines, context.input_pipeline_id).repeat()
+            return dataset.repeat()
 
         train_ds = trainer.per_worker_dataset(worker_dataset)
-        steps_per_epoch = math.ceil(len(split.x_train) / args.batch_size)
+        steps_per_epoch = math.ceil(rows["train"] / args.batch_size)
     else:
-        train_ds = data.make_dataset(
-            split.x_train,
-            y_train,
-            meta,
-            global_batch,
-            shuffle=True,
-            seed=args.seed,
-            drop_remainder=static_shapes,
-        )
+        train_ds = part_dataset("train", global_batch, True, args.seed)
         steps_per_epoch = 0
 
     hooks: list[keras.callbacks.Callback] = []
@@ -280,10 +287,13 @@ def train(args: argparse.Namespace, cluster: Any, started: float) -> int:
         log.info(
             "the checkpoint is at epoch %d of %d: nothing left to train", initial_epoch, args.epochs
         )
+    run = experiments.start(args, enabled=cluster.is_chief)
     history = trainer.fit(
         train_ds, val_ds, args.epochs, initial_epoch, hooks, steps_per_epoch=steps_per_epoch
     )
     validation = trainer.evaluate(val_ds)
+    run.history(history, first_step=initial_epoch + 1)
+    run.finish(validation)
 
     if not cluster.is_chief:
         log.info("%s %d: done; the chief writes the model", cluster.task_type, cluster.task_id)
@@ -311,7 +321,8 @@ def train(args: argparse.Namespace, cluster: Any, started: float) -> int:
         "metric": {**METRIC, "value": validation[METRIC["id"]]},
         "validation": validation,
         "history": history,
-        "examples": {"train": int(len(split.x_train)), "validation": int(len(split.x_val))},
+        "examples": {"train": int(rows["train"]), "validation": int(rows["validation"])},
+        "streaming": streaming,
         "examples_per_second": float(np.median(rates)) if rates else 0.0,
         "time_to_first_step_seconds": (
             trainer.first_step_seconds - started if trainer.first_step_seconds else None

@@ -12,18 +12,15 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import posixpath
 import sys
-import threading
-import urllib.request
 from typing import Any
 
 import fsspec
 import numpy as np
 import torch
 
+from serving.client import post, serve_and_ask, shown  # noqa: F401 (the tests use post)
 from serving.predictor import fetch_model
-from serving.server import build_server
 from trainer import data
 
 
@@ -35,14 +32,12 @@ def options_of(model_dir: str) -> argparse.Namespace:
 
 def validation_instances(path: str, options: argparse.Namespace, rows: int) -> list[Any]:
     """The first validation rows as a client sends them (raw values, not model inputs)."""
-    frame = data.read_table(path)
-    frame = frame.dropna(subset=[data.IMAGE_COLUMN, options.target]).reset_index(drop=True)
-    _, val_idx = data._split_indices(len(frame), options.val_fraction)
-    picked = frame.iloc[val_idx[:rows]]
+    # the trainer's own split (label, ID and split columns left out)
+    features = data.prepare(path, options).val_features
+    assert features is not None
+    picked = features.iloc[:rows]
     instances = []
-    for uri in picked[data.IMAGE_COLUMN].astype(str):
-        if "://" not in uri and not uri.startswith("/"):
-            uri = posixpath.join(posixpath.dirname(path), uri)
+    for uri in picked[data.IMAGE_COLUMN]:
         with fsspec.open(uri, "rb") as handle:
             instances.append({"b64": base64.b64encode(handle.read()).decode()})
     return instances
@@ -61,29 +56,6 @@ def served_outputs(predictions: list[dict[str, Any]]) -> np.ndarray:
     return np.asarray([p["probabilities"] for p in predictions], dtype=np.float32)
 
 
-def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
-def serve_and_ask(model_dir: str, instances: list[Any]) -> dict[str, Any]:
-    """Runs the server in this process on a free port and sends it one request."""
-    server = build_server(model_dir, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        port = server.server_address[1]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=60) as health:
-            assert health.status == 200
-        return post(f"http://127.0.0.1:{port}/predict", {"instances": instances})
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model_dir", default="outputs/model")
@@ -93,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     options = options_of(args.model_dir)
     instances = validation_instances(args.data, options, args.rows)
     response = serve_and_ask(args.model_dir, instances)
-    shown = [i if not isinstance(i, dict) or "b64" not in i else {"b64": "..."} for i in instances]
-    print(json.dumps({"request": {"instances": shown}, "response": response}, indent=2))
+    print(json.dumps({"request": {"instances": shown(instances)}, "response": response}, indent=2))
     expected = trainer_outputs(args.model_dir, args.data, options, args.rows)
     served = served_outputs(response["predictions"])
     if served.shape != expected.shape or not np.allclose(served, expected, atol=1e-5):

@@ -98,7 +98,7 @@ def test_dry_run_registers_the_model_with_the_serving_image(
     pipeline = report["requests"][-1]["request"]["training_pipeline"]
     container = pipeline["model_to_upload"]["container_spec"]
     assert container["image_uri"] == submit.serving_image() == report["serving_image_uri"]
-    assert container["image_uri"].endswith("-serving:latest")
+    assert container["image_uri"].endswith(f"-serving:{submit.image_tag()}")
     assert (container["predict_route"], container["health_route"]) == ("/predict", "/health")
     assert pipeline["parent_model"] == parent  # a new version under the same model
     # the serving image installs the torch pin the trainer was trained and tested with

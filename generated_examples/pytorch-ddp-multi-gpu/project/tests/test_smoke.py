@@ -27,7 +27,13 @@ def sample() -> Path:
     return SAMPLE
 
 
-def train(out: Path, sample: Path, *extra: str, launcher: list[str] | None = None) -> None:
+def train(
+    out: Path,
+    sample: Path,
+    *extra: str,
+    launcher: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
     command = [
         *(launcher or [sys.executable]),
         "-m",
@@ -40,7 +46,7 @@ def train(out: Path, sample: Path, *extra: str, launcher: list[str] | None = Non
         *DEVICE_ARGS,
         *extra,
     ]
-    subprocess.run(command, cwd=ROOT, env=ENV, check=True, timeout=900)
+    subprocess.run(command, cwd=ROOT, env={**ENV, **(env or {})}, check=True, timeout=900)
 
 
 def check_outputs(out: Path, sample: Path) -> dict:

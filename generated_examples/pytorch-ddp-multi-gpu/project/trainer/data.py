@@ -2,6 +2,10 @@
 
 Reads CSV or Parquet from a local path or gs:// (pandas through fsspec/gcsfs). A glob such as
 gs://bucket/data/train-*.csv reads every matching file, as Vertex AI managed datasets write shards.
+--data may also be a folder of class folders (DATA/<class>/<image>); images decode one per item,
+in the DataLoader's worker processes.
+The data flags (--label_column, --id_columns, --validation_split, --split_column, --schema) are
+the project's shared ones (trainer/table.py, trainer/inputs.py).
 `prepare` returns the training and validation datasets plus the metadata the model is built from
 (and that serving needs, saved next to the model as preprocessing.json); `load_arrays` returns the
 same data as numpy arrays already in the model's input form.
@@ -10,7 +14,6 @@ same data as numpy arrays already in the model's input form.
 from __future__ import annotations
 
 import argparse
-import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,16 +23,21 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from torch.utils.data import Dataset, DistributedSampler, RandomSampler, Sampler, SequentialSampler
+from torch.utils.data import (
+    Dataset,
+    DistributedSampler,
+    IterableDataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
 
-from trainer import table
+from trainer import inputs, table
 from trainer.table import DataError  # noqa: F401  (trainer.task catches data.DataError)
 
 DEFAULT_DATA = "data/sample.csv"
-TARGET = "label"
-IMAGE_COLUMN = "image"
-VAL_FRACTION = table.VALIDATION_SPLIT
-SPLIT_SEED = table.SEED
+TARGET = table.LABEL_COLUMN
+IMAGE_COLUMN = inputs.IMAGE_COLUMN
 # The shared flags' attributes keep this trainer's older names (and --target, --val_fraction work).
 LEGACY_FLAGS = {"label_column": "target", "validation_split": "val_fraction"}
 
@@ -51,17 +59,6 @@ def default_options() -> argparse.Namespace:
 def read_table(path: str) -> pd.DataFrame:
     """One DataFrame from a CSV or Parquet file, a folder of them or a glob (trainer/table.py)."""
     return table.read_table(path)
-
-
-def _require(frame: pd.DataFrame, columns: list[str], path: str) -> None:
-    table.require_columns(frame, path, columns, "--label_column")
-
-
-def _split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed shuffled split, the same on every worker and every restart."""
-    order = np.random.default_rng(SPLIT_SEED).permutation(n)
-    n_val = max(1, int(round(n * val_fraction)))
-    return order[n_val:], order[:n_val]
 
 
 class InMemoryDataset(Dataset):
@@ -126,7 +123,8 @@ class Prepared:
     train: Dataset
     val: Dataset
     meta: dict[str, Any]
-    # the validation rows' raw feature values (tabular), as a client sends them to the server
+    # the validation rows' raw values as a client sends them to the server: the feature
+    # columns (tabular), the image URIs or the texts
     val_features: pd.DataFrame | None = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -136,20 +134,22 @@ class Prepared:
 
 
 def prepare(path: str = DEFAULT_DATA, options: argparse.Namespace | None = None) -> Prepared:
-    """A table of image paths (relative to its folder, absolute or gs://) and their labels."""
+    """A folder of class folders, or a table of image paths (relative to its folder, absolute
+    or gs://) and their labels (trainer/inputs.py)."""
     opts = options or default_options()
-    frame = read_table(path)
-    _require(frame, [IMAGE_COLUMN, opts.target], path)
-    frame = frame.dropna(subset=[IMAGE_COLUMN, opts.target]).reset_index(drop=True)
-    folder = posixpath.dirname(path)
-    uris = [
-        u if "://" in u or u.startswith("/") else posixpath.join(folder, u)
-        for u in frame[IMAGE_COLUMN].astype(str)
-    ]
+    shared = table.options(opts, LEGACY_FLAGS)
+    frame = inputs.read_images(path, shared)
+    if not all(isinstance(u, str) for u in frame[IMAGE_COLUMN]):
+        raise DataError(f"{path}: column {IMAGE_COLUMN!r} must hold image paths")
+    uris = frame[IMAGE_COLUMN].tolist()
+    try:  # one image decoded now: a file that is no image stops here, not in a worker
+        load_image(uris[0], opts.image_size)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: {uris[0]} is not a readable image ({exc})") from None
     classes = sorted(frame[opts.target].unique().tolist())
     index = {c: i for i, c in enumerate(classes)}
     y = frame[opts.target].map(index).to_numpy(np.int64)
-    train_idx, val_idx = _split_indices(len(frame), opts.val_fraction)
+    train_idx, val_idx = table.split_rows(frame, path, shared)
     meta: dict[str, Any] = {
         "family": "image",
         "target": opts.target,
@@ -162,6 +162,7 @@ def prepare(path: str = DEFAULT_DATA, options: argparse.Namespace | None = None)
         ImageFiles([uris[i] for i in train_idx], y[train_idx], opts.image_size),
         ImageFiles([uris[i] for i in val_idx], y[val_idx], opts.image_size),
         meta,
+        val_features=frame[[IMAGE_COLUMN]].iloc[val_idx].reset_index(drop=True),
     )
 
 
@@ -201,6 +202,8 @@ def set_epoch(loader: torch.utils.data.DataLoader, epoch: int) -> None:
     """Reshuffle (differently on every epoch, identically on every process)."""
     if hasattr(loader.sampler, "set_epoch"):
         loader.sampler.set_epoch(epoch)
+    elif hasattr(loader.dataset, "set_epoch"):  # a streamed table: a new order of its units
+        loader.dataset.set_epoch(epoch)
 
 
 class ShardSampler(Sampler[int]):
@@ -231,6 +234,17 @@ def make_loader(
 
     Workers stay alive between epochs (persistent_workers): no start-up cost every epoch.
     """
+    workers = dict(
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        prefetch_factor=4 if num_workers > 0 else None,
+    )
+    if isinstance(dataset, IterableDataset):
+        # A streamed table shards itself by rank and DataLoader worker, and yields whole batches.
+        dataset.configure(batch_size, rank, world_size, seed)  # type: ignore[attr-defined]
+        workers["persistent_workers"] = False  # each epoch's workers see the new set_epoch
+        return torch.utils.data.DataLoader(dataset, batch_size=None, **workers)
     base: Sampler
     size = len(dataset)  # type: ignore[arg-type]
     if world_size > 1 and not train and size >= world_size:
@@ -245,12 +259,6 @@ def make_loader(
         base = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
     else:
         base = SequentialSampler(dataset)
-    workers = dict(
-        num_workers=num_workers,
-        pin_memory=pin_memory,
-        persistent_workers=num_workers > 0,
-        prefetch_factor=4 if num_workers > 0 else None,
-    )
     # A last training batch of a few rows gives noisy steps (and BatchNorm fails on one row);
     # but a process whose shard is one short batch keeps it.
     drop_last = train and len(base) > batch_size  # type: ignore[arg-type]

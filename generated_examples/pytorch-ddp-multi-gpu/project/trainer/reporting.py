@@ -1,4 +1,5 @@
-"""Per-epoch reporting: the log, TensorBoard and, when tuning, Vertex AI's tuning service."""
+"""Per-epoch reporting: the log, TensorBoard, Vertex AI Experiments (when an experiment is named)
+and, when tuning, Vertex AI's tuning service."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ def open_summary_writer(logdir: str) -> Any:
 class Reporter:
     """Writes each epoch's metrics where they are read; only the chief process reports."""
 
-    def __init__(self, tensorboard_dir: str | None, chief: bool) -> None:
+    def __init__(self, tensorboard_dir: str | None, chief: bool, run: Any = None) -> None:
         self.chief = chief
+        self.run = run  # an experiments.Run: each epoch's metrics go to Vertex AI Experiments
         self.writer = open_summary_writer(tensorboard_dir) if chief and tensorboard_dir else None
         self.tuner: Any = None
         if chief and TUNING:
@@ -69,6 +71,8 @@ class Reporter:
             for name, value in metrics.items():
                 self.writer.add_scalar(name, value, epoch)
             self.writer.flush()
+        if self.run is not None:
+            self.run.epoch(epoch, metrics)
         if self.tuner is not None:
             self.tuner.report_hyperparameter_tuning_metric(
                 hyperparameter_metric_tag=METRIC_ID,

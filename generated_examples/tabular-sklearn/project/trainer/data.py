@@ -7,6 +7,7 @@ Default Credentials elsewhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,17 @@ REGRESSION = False
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample.csv"
 SEED = table.SEED
 
-__all__ = ["DataError", "LABEL", "REGRESSION", "SAMPLE", "SEED", "load_arrays", "load_split"]
+__all__ = [
+    "DataError",
+    "LABEL",
+    "REGRESSION",
+    "SAMPLE",
+    "SEED",
+    "load_arrays",
+    "load_split",
+    "prepare",
+    "to_inputs",
+]
 
 
 def split_features(
@@ -40,7 +51,7 @@ def split_features(
 
 def to_inputs(features: pd.DataFrame, numeric: list[int]) -> np.ndarray:
     """The model's input form: an object array, numbers as floats, categories as strings."""
-    x = features.to_numpy(dtype=object)
+    x = features.to_numpy(dtype=object, copy=True)  # a writable copy (Parquet gives views)
     for i in range(x.shape[1]):
         if i in numeric:
             x[:, i] = x[:, i].astype(float)
@@ -50,10 +61,22 @@ def to_inputs(features: pd.DataFrame, numeric: list[int]) -> np.ndarray:
     return x
 
 
-def load_split(
-    path: str | Path = SAMPLE, opts: table.Options | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int], list[int]]:
-    """Train and validation arrays plus the numeric and categorical column positions."""
+@dataclass
+class Prepared:
+    """The model's inputs for every row, the split, and the feature columns they came from."""
+
+    x: np.ndarray
+    y: np.ndarray
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    columns: list[str]
+    numeric: list[int]
+    categorical: list[int]
+
+
+def prepare(path: str | Path = SAMPLE, opts: table.Options | None = None) -> Prepared:
+    """The checked table in the model's input form; the serving code reads `columns` (saved in
+    preprocessing.json) to turn a client's named feature values into the same input form."""
     opts = opts or table.Options()
     source = str(path)
     frame = table.check_table(
@@ -69,7 +92,17 @@ def load_split(
     x = to_inputs(features, numeric)
     y = label.to_numpy(dtype=float) if REGRESSION else label.to_numpy()
     train_rows, val_rows = table.split_rows(frame, source, opts)
-    return x[train_rows], y[train_rows], x[val_rows], y[val_rows], numeric, categorical
+    columns = [str(c) for c in features.columns]
+    return Prepared(x, y, train_rows, val_rows, columns, numeric, categorical)
+
+
+def load_split(
+    path: str | Path = SAMPLE, opts: table.Options | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int], list[int]]:
+    """Train and validation arrays plus the numeric and categorical column positions."""
+    p = prepare(path, opts)
+    x, y, train, val = p.x, p.y, p.train_rows, p.val_rows
+    return x[train], y[train], x[val], y[val], p.numeric, p.categorical
 
 
 def load_arrays(

@@ -9,6 +9,7 @@ configuration and reports the metric with cloudml-hypertune.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -24,7 +25,7 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
-from trainer import data, model, table
+from trainer import data, experiments, model, stream, table
 
 # From the recommendation: the local search (none, grid or random) and whether Vertex AI tunes.
 LOCAL_SEARCH = "grid"
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV or Parquet file, folder or glob; local or gs://",
     )
     table.add_arguments(parser)
+    experiments.add_arguments(parser)
     parser.add_argument(
         "--model_dir", default=os.environ.get("AIP_MODEL_DIR", "outputs/model"), help="model output"
     )
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--search_iterations", type=int, default=SEARCH_ITERATIONS)
     parser.add_argument("--cv", type=int, default=3, help="cross-validation folds of the search")
     parser.add_argument("--n_jobs", type=int, default=-1)
+    parser.add_argument(
+        "--passes", type=int, default=3, help="passes over a streamed table (default: %(default)s)"
+    )
     for p in model.PARAMETERS:
         kind = whole if p["type"] == "integer" else _TYPES[p["type"]]
         choices = p["values"] if p["type"] == "categorical" else None
@@ -122,7 +127,16 @@ def write_bytes(path: str, payload: bytes) -> None:
 
 
 def evaluate(estimator: Any, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, float]:
-    predicted = estimator.predict(x_val)
+    classes = getattr(estimator, "classes_", [])
+    two = len(classes) == 2 and len(set(y_val.tolist())) == 2
+    scores = estimator.predict_proba(x_val)[:, 1] if two and not model.REGRESSION else None
+    return scores_of(y_val, estimator.predict(x_val), scores, classes)
+
+
+def scores_of(
+    y_val: np.ndarray, predicted: np.ndarray, scores: np.ndarray | None, classes: Any
+) -> dict[str, float]:
+    """The validation metrics; `scores` are the second class's probabilities (two classes)."""
     if model.REGRESSION:
         return {
             "rmse": float(np.sqrt(skm.mean_squared_error(y_val, predicted))),
@@ -133,9 +147,7 @@ def evaluate(estimator: Any, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, 
         "accuracy": float(skm.accuracy_score(y_val, predicted)),
         "f1_macro": float(skm.f1_score(y_val, predicted, average="macro")),
     }
-    classes = getattr(estimator, "classes_", [])
-    if len(classes) == 2 and len(set(y_val.tolist())) == 2:
-        scores = estimator.predict_proba(x_val)[:, 1]
+    if scores is not None and len(classes) == 2 and len(set(y_val.tolist())) == 2:
         result["roc_auc"] = float(skm.roc_auc_score(y_val == classes[1], scores))
     return result
 
@@ -144,13 +156,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     started = time.time()
     try:
-        x_train, y_train, x_val, y_val, numeric, categorical = data.load_split(
-            args.data, table.options(args)
-        )
+        opts = table.options(args)
+        streaming, why = stream.wanted(args.streaming, args.data)
+        if streaming:
+            print(f"streaming {args.data}: {why}")
+            return fit_streamed(args, opts, started)
+        prepared = data.prepare(args.data, opts)
     except data.DataError as exc:
         # Bad input is the user's to fix: the message, exit code 2, no traceback.
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    x, y, train_rows, val_rows = prepared.x, prepared.y, prepared.train_rows, prepared.val_rows
+    x_train, y_train, x_val, y_val = x[train_rows], y[train_rows], x[val_rows], y[val_rows]
+    numeric, categorical = prepared.numeric, prepared.categorical
     given = {p["id"]: getattr(args, p["id"]) for p in model.PARAMETERS}
     given = {key: value for key, value in given.items() if value is not None}
     search = args.search
@@ -198,6 +216,54 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "rows": {"train": int(len(y_train)), "validation": int(len(y_val))},
         "seconds": round(time.time() - started, 3),
     }
+    finish(args, estimator, result, validation, serving_record(prepared.columns, numeric, opts))
+    return result
+
+
+def serving_record(columns: list[str], numeric: list[Any], opts: table.Options) -> dict[str, Any]:
+    """What the serving code needs (preprocessing.json) to turn a client's named feature values
+    into the pipeline's input form with the trainer's own data.to_inputs."""
+    return {
+        "columns": columns,
+        "numeric": numeric,
+        "label": opts.label_column,
+        "data_options": dataclasses.asdict(opts),
+    }
+
+
+def fit_streamed(args: argparse.Namespace, opts: table.Options, started: float) -> dict[str, Any]:
+    """The out-of-core path (trainer/out_of_core.py): no search, one configuration."""
+    from trainer import out_of_core
+
+    given = {p["id"]: getattr(args, p["id"]) for p in model.PARAMETERS}
+    given = {key: value for key, value in given.items() if value is not None}
+    fitted = out_of_core.fit(args.data, opts, given, args.passes)
+    estimator = fitted["estimator"]
+    validation = scores_of(
+        fitted["y_val"], fitted["predicted"], fitted["scores"], getattr(estimator, "classes_", [])
+    )
+    result = {
+        "estimator": fitted["learner"],
+        "metric": model.METRIC,
+        "validation": validation,
+        "search": {"kind": "none", "why": "a streamed table is fitted once, out of core"},
+        "rows": fitted["rows"],
+        "streaming": True,
+        "seconds": round(time.time() - started, 3),
+    }
+    record = serving_record(fitted["columns"], fitted["numeric"], opts)
+    finish(args, estimator, result, validation, record)
+    return result
+
+
+def finish(
+    args: argparse.Namespace,
+    estimator: Any,
+    result: dict[str, Any],
+    validation: dict[str, float],
+    preprocessing: dict[str, Any],
+) -> None:
+    """Report the metric to a tuning job, write the model and metrics.json (chief only)."""
     if TUNING:
         import hypertune
 
@@ -211,13 +277,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         buffer = io.BytesIO()
         joblib.dump(estimator, buffer)
         write_bytes(posixpath.join(model_dir, "model.joblib"), buffer.getvalue())
+        write_bytes(
+            posixpath.join(model_dir, "preprocessing.json"),
+            (json.dumps(preprocessing, indent=2) + "\n").encode(),
+        )
         metrics_path = args.metrics_path or posixpath.join(
             posixpath.dirname(model_dir) or ".", "metrics.json"
         )
         write_bytes(metrics_path, (json.dumps(result, indent=2) + "\n").encode())
+    # One Vertex AI Experiments run a fit (a no-op without --experiment).
+    experiments.start(args, enabled=is_chief()).finish(validation)
     summary = ", ".join(f"{key}={value:.4f}" for key, value in validation.items())
-    print(f"{model.ESTIMATOR}: {summary} ({result['seconds']} s)")
-    return result
+    print(f"{result['estimator']}: {summary} ({result['seconds']} s)")
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,66 @@
+"""`make serve-local`: the serving container's server, on the trained model, answering a request.
+
+Starts serving.server on a free local port, sends {"instances": [...]} built from validation rows
+in the form a client has, prints the request and the response, and checks that the server's
+predictions match the trainer's own (the model on `trainer.data.load_arrays`' validation inputs).
+
+    python -m serving.local --model_dir outputs/model --data data/images.parquet --rows 4
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from serving import client
+from serving.artifacts import fetch_model
+from serving.client import post, serve_and_ask  # noqa: F401 (the tests use them from here)
+from serving.predictor import ARTIFACTS
+from trainer import data, inputs, table
+
+
+def options_of(model_dir: str) -> dict[str, Any]:
+    """The data flags the model was trained with, for trainer.data (preprocessing.json)."""
+    meta = json.loads((fetch_model(model_dir, ARTIFACTS) / "preprocessing.json").read_text())
+    return {"label": meta["label"], "image_size": meta["image_size"]}
+
+
+def validation_instances(path: str, options: dict[str, Any], rows: int) -> list[Any]:
+    """The first validation rows as a client sends them (raw values, not model inputs)."""
+    # the trainer's own reading and split of the examples (trainer/inputs.py, trainer/table.py)
+    opts = table.Options(label_column=options["label"])
+    frame = inputs.read_images(path, opts)
+    _, val_rows = table.split_rows(frame, path, opts)
+    instances = []
+    for source in frame[data.IMAGE].to_numpy(dtype=object)[val_rows[:rows]]:
+        if isinstance(source, str):
+            with tf.io.gfile.GFile(source, "rb") as handle:
+                source = handle.read()
+        instances.append({"b64": base64.b64encode(bytes(source)).decode()})
+    return instances
+
+
+def trainer_outputs(model_dir: str, path: str, options: dict[str, Any], rows: int) -> np.ndarray:
+    """What the trainer's model gives the same rows, through the trainer's input pipeline."""
+    folder = fetch_model(model_dir, ARTIFACTS)
+    model = keras.models.load_model(folder / "model.keras", compile=False)
+    _, _, x_val, _ = data.load_arrays(path, **options)
+    return np.asarray(model(x_val[:rows], training=False), dtype=np.float32)
+
+
+def served_outputs(predictions: list[dict[str, Any]]) -> np.ndarray:
+    return np.asarray([p["probabilities"] for p in predictions], dtype=np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return client.check_main(sys.modules[__name__], data.DEFAULT_DATA, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

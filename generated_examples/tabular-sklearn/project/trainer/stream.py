@@ -1,0 +1,343 @@
+"""Streaming a table that need not fit in memory: batches, the streamed split, the size check.
+
+`--streaming auto` (the default) streams when the table would take more than half of this
+machine's memory once loaded (the advisor's sizing counts a loaded table as twice its size on
+disk); `--streaming on` or `off` force it. The source is the same --data as in memory: CSV or
+Parquet files (a file, folder or glob; local or gs://), read with pyarrow datasets one batch at a
+time, or bq://project.dataset.table, read as Arrow batches from the BigQuery Storage Read API.
+
+The streamed split cannot shuffle row numbers of a table it never holds, so a row validates when
+a hash of its values falls in the first --validation_split of the hash range (the same rows on
+every worker, every epoch and every read order, which BigQuery's streams do not keep); with
+--split_column that column decides, as in memory. Encoders (categories, fill values, scaling)
+are fitted on the first SAMPLE_ROWS training rows; the classes come from a pass over the labels.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainer import bigquery, table
+from trainer.table import DataError
+
+CHOICES = ("auto", "on", "off")
+# A loaded table takes about twice its size on disk (rules/catalogue/sizing.yaml, table_ram_factor).
+TABLE_RAM_FACTOR = 2.0
+# In memory only while the loaded table leaves half of the machine to the model and the copies.
+MEMORY_SHARE = 0.5
+# Rows read at a time: memory in use is a few batches (STREAM_BATCH_ROWS trades it for speed).
+BATCH_ROWS = int(os.environ.get("STREAM_BATCH_ROWS") or 32_768)
+SAMPLE_ROWS = 50_000
+HASH_BUCKETS = 1 << 20
+
+
+def add_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--streaming",
+        choices=CHOICES,
+        default="auto",
+        help="read the table in batches instead of loading it whole; auto: when it would take "
+        "more than half of this machine's memory (default: %(default)s)",
+    )
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may plan for: STREAM_MEMORY_BYTES when set (a share of a
+    machine other jobs use too), else the container's limit (cgroup), else the RAM."""
+    if os.environ.get("STREAM_MEMORY_BYTES"):
+        return int(os.environ["STREAM_MEMORY_BYTES"])
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="ascii") as limit:
+                text = limit.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:
+            return int(text)
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def source_bytes(path: str) -> int:
+    """Bytes of the table: its files' sizes, or BigQuery's estimate of the bytes a read scans."""
+    if bigquery.is_bigquery(path):
+        try:
+            _, session = bigquery.open_session(path, streams=1)
+        except bigquery.BigQueryError as exc:
+            raise DataError(str(exc)) from None
+        return int(session.estimated_total_bytes_scanned or 0)
+    import fsspec
+
+    fs = fsspec.core.url_to_fs(path)[0]
+    return int(sum(fs.size(name) or 0 for name in table.source_files(path)))
+
+
+def wanted(mode: str, path: str) -> tuple[bool, str]:
+    """Whether to stream, and why (the trainer logs it)."""
+    if mode in ("on", "off"):
+        return mode == "on", f"--streaming {mode}"
+    need = source_bytes(path) * TABLE_RAM_FACTOR
+    have = machine_memory()
+    reason = (
+        f"the loaded table needs about {need / 1e9:.2f} GB; this machine has {have / 1e9:.2f} GB"
+    )
+    return need > have * MEMORY_SHARE, reason
+
+
+def validation_mask(frame: pd.DataFrame, opts: table.Options) -> np.ndarray:
+    """True for the rows of a batch that validate (the split column, else the row's hash)."""
+    if opts.split_column is not None:
+        marks = frame[opts.split_column].astype(str).str.strip().str.lower()
+        return marks.isin(table.VALIDATION_VALUES).to_numpy()
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return (hashes % HASH_BUCKETS) < opts.validation_split * HASH_BUCKETS
+
+
+def clean(frame: pd.DataFrame, opts: table.Options) -> pd.DataFrame:
+    """A batch as check_table leaves the whole table: ID and ignored columns out, labelled rows
+    only, --schema columns read as declared."""
+    label = opts.label_column
+    drop = list(opts.id_columns) + [c for c, kind in opts.schema.items() if kind == "ignore"]
+    frame = frame.drop(columns=[c for c in dict.fromkeys(drop) if c in frame and c != label])
+    frame = frame[frame[label].notna()]
+    for column, kind in opts.schema.items():
+        if column in frame.columns and column != label and kind != "ignore":
+            if kind == "numeric":
+                frame[column] = pd.to_numeric(frame[column], errors="coerce")
+            else:
+                frame[column] = frame[column].map(lambda v: v if pd.isna(v) else str(v))
+    return frame
+
+
+class Source:
+    """The table behind --data as units read one after another (Parquet row groups, CSV files,
+    BigQuery streams), each a series of batches of at most BATCH_ROWS rows."""
+
+    def __init__(self, path: str, batch_rows: int = BATCH_ROWS) -> None:
+        self.path, self.batch_rows = path, batch_rows
+        self._units: list[Any] | None = None
+        self._bq: tuple[Any, Any] | None = None
+
+    def units(self) -> list[Any]:
+        if self._units is None:
+            self._units = (
+                self._bigquery_units() if bigquery.is_bigquery(self.path) else self._file_units()
+            )
+        return self._units
+
+    def _bigquery_units(self) -> list[Any]:
+        try:
+            # As many streams as the server offers: workers and DataLoader processes share them.
+            self._bq = bigquery.open_session(self.path, streams=0)
+        except bigquery.BigQueryError as exc:
+            raise DataError(str(exc)) from None
+        return [stream.name for stream in self._bq[1].streams]
+
+    def _file_units(self) -> list[Any]:
+        import fsspec
+        import pyarrow.dataset as ds
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+        files = table.source_files(self.path)
+        fs = fsspec.core.url_to_fs(files[0])[0]
+        filesystem = (
+            None if fs.protocol in ("file", ("file", "local")) else PyFileSystem(FSSpecHandler(fs))
+        )
+        names = files if filesystem is None else [fs._strip_protocol(f) for f in files]
+        units: list[Any] = []
+        try:
+            for name in names:
+                if name.endswith((".parquet", ".pq")):
+                    fragment = next(
+                        ds.dataset(name, format="parquet", filesystem=filesystem).get_fragments()
+                    )
+                    units += fragment.split_by_row_group()
+                else:
+                    units += list(
+                        ds.dataset(name, format="csv", filesystem=filesystem).get_fragments()
+                    )
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{self.path}: not a readable CSV or Parquet table ({exc})") from None
+        return units
+
+    def read(self, unit: Any) -> Iterator[pd.DataFrame]:
+        """The batches of one unit as pandas frames (string column names)."""
+        try:
+            if self._bq is not None:
+                client, session = self._bq
+                for batch in bigquery.stream_batches(client, session, unit):
+                    yield from _slices(batch, self.batch_rows)
+            else:
+                # No read-ahead: the default reads 16 batches ahead, which is memory, not speed,
+                # once prefetch() overlaps reading with training.
+                batches = unit.to_batches(
+                    batch_size=self.batch_rows, batch_readahead=0, fragment_readahead=0
+                )
+                for batch in batches:
+                    if batch.num_rows:
+                        yield batch.to_pandas().rename(columns=str)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{self.path}: a batch cannot be read ({exc})") from None
+
+    def batches(
+        self, shard: int = 0, shards: int = 1, epoch: int | None = None, seed: int = table.SEED
+    ) -> Iterator[pd.DataFrame]:
+        """This shard's batches; `epoch` shuffles the order of the units (the same on every
+        shard, so the shards stay disjoint). With fewer units than shards, every shard reads
+        every unit and keeps every shards-th batch."""
+        units = list(self.units())
+        order = np.arange(len(units))
+        if epoch is not None:
+            order = np.random.default_rng(seed + epoch).permutation(len(units))
+        if len(units) >= shards:
+            for i in order[shard::shards]:
+                yield from self.read(units[i])
+            return
+        count = 0
+        for i in order:
+            for frame in self.read(units[i]):
+                if count % shards == shard:
+                    yield frame
+                count += 1
+
+
+def _slices(batch: Any, rows: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, batch.num_rows, rows):
+        part = batch.slice(start, rows)
+        if part.num_rows:
+            yield part.to_pandas().rename(columns=str)
+
+
+@dataclass
+class Scan:
+    """What one pass over the table learns: row counts, the classes, and a training sample."""
+
+    sample: pd.DataFrame
+    rows: dict[str, int]
+    classes: list[Any] = field(default_factory=list)  # as the table holds them, sorted as text
+    columns: list[str] = field(default_factory=list)
+
+
+def scan(source: Source, opts: table.Options, *, classification: bool, numeric_label: bool) -> Scan:
+    """Counts the train and validation rows, collects the classes, keeps the first SAMPLE_ROWS
+    training rows, and checks the table as check_table does in memory (on the sample)."""
+    label = opts.label_column
+    rows = {"train": 0, "validation": 0}
+    classes: dict[str, Any] = {}
+    sample: list[pd.DataFrame] = []
+    kept = 0
+    columns: list[str] = []
+    for raw in source.batches():
+        if not columns:
+            columns = [str(c) for c in raw.columns]
+            # The same checks as in memory, on the first batch: columns, schema, types.
+            table.check_table(
+                raw, source.path, opts, classification=False, numeric_label=numeric_label
+            )
+        frame = clean(raw, opts)
+        is_val = validation_mask(frame, opts)
+        rows["validation"] += int(is_val.sum())
+        rows["train"] += int((~is_val).sum())
+        if classification:
+            for value in frame[label].unique().tolist():
+                classes.setdefault(str(value), value)
+        if kept < SAMPLE_ROWS:
+            part = frame[~is_val].head(SAMPLE_ROWS - kept)
+            sample.append(part)
+            kept += len(part)
+    if not columns:
+        raise DataError(f"{source.path}: the table has no rows")
+    if rows["train"] == 0 or rows["validation"] == 0:
+        raise DataError(
+            f"{source.path}: the streamed split puts every row in one part "
+            f"({rows['train']} train, {rows['validation']} validation); pass --split_column or "
+            "another --validation_split"
+        )
+    if classification and len(classes) < 2:
+        raise DataError(
+            f"{source.path}: column {label!r} has one class ({next(iter(classes), '')!r}); "
+            "classification needs at least two"
+        )
+    frame = pd.concat(sample, ignore_index=True)
+    present = {c: kind for c, kind in opts.schema.items() if c in frame.columns}
+    checked = table.Options(label, [], opts.validation_split, opts.split_column, present)
+    frame = table.check_table(
+        frame, source.path, checked, classification=False, numeric_label=numeric_label
+    )
+    return Scan(frame, rows, [classes[k] for k in sorted(classes)], columns)
+
+
+def parts(
+    source: Source,
+    opts: table.Options,
+    part: str,
+    shard: int = 0,
+    shards: int = 1,
+    epoch: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The cleaned batches of one part ("train" or "validation") of this shard."""
+    for raw in source.batches(shard, shards, epoch):
+        frame = clean(raw, opts)
+        is_val = validation_mask(frame, opts)
+        keep = frame[is_val if part == "validation" else ~is_val]
+        if len(keep):
+            yield keep
+
+
+def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Items produced by a background thread, `depth` ahead: reading and decoding the next
+    batches (pyarrow and numpy release the GIL) overlaps with training on this one."""
+    done = object()
+    buffer: queue.Queue[Any] = queue.Queue(depth)
+
+    def produce() -> None:
+        try:
+            for item in items:
+                buffer.put(item)
+        except BaseException as exc:  # handed to the consumer, raised there
+            buffer.put(exc)
+        buffer.put(done)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := buffer.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def rebatch(
+    frames: Iterator[Any],
+    size: int,
+    encode: Callable[[Any], tuple[np.ndarray, np.ndarray]],
+    *,
+    shuffle_seed: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(x, y) batches of exactly `size` rows (the last may be smaller) from encoded frames;
+    with `shuffle_seed` each frame's rows are shuffled first."""
+    rng = np.random.default_rng(shuffle_seed) if shuffle_seed is not None else None
+    held_x: list[np.ndarray] = []
+    held_y: list[np.ndarray] = []
+    count = 0
+    for frame in frames:
+        x, y = encode(frame)
+        if rng is not None:
+            order = rng.permutation(len(y))
+            x, y = x[order], y[order]
+        held_x.append(x)
+        held_y.append(y)
+        count += len(y)
+        if count >= size:
+            x, y = np.concatenate(held_x), np.concatenate(held_y)
+            stop = len(y) - len(y) % size
+            for start in range(0, stop, size):
+                yield x[start : start + size], y[start : start + size]
+            held_x, held_y, count = [x[stop:]], [y[stop:]], len(y) - stop
+    if count:
+        yield np.concatenate(held_x), np.concatenate(held_y)
