@@ -17,6 +17,7 @@ Each process then has RANK = machine rank x GPUs per machine + LOCAL_RANK.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import math
 import os
@@ -428,6 +429,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     run.finish(summary)
     if dist.is_initialized():
         dist.barrier()
+        # Free DDP's reducer before the process group: destroyed the other way round, gloo's
+        # destructor can wait on its worker thread while the reducer's teardown holds the GIL.
+        del net
+        gc.collect()
         dist.destroy_process_group()
     return summary
 
