@@ -88,16 +88,17 @@ xla-venv: $(XLA_STAMP)
 # The completion tests run the generated scripts in real zsh and fish (Debian packages; apt-get
 # needs root, or sudo where it is available).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# A fresh machine may still be running its own apt job: wait for the lock rather than fail.
+APT  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 shells:
 	@command -v zsh >/dev/null && command -v fish >/dev/null || \
-	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zsh fish)
+	  ($(APT) update -qq && $(APT) install -y -qq zsh fish)
 
 # The quiz page's test drives a real headless Chromium through selenium (Debian's chromium and
 # its driver, which ship matching versions).
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  ($(SUDO) apt-get update -qq && \
-	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver)
+	  ($(APT) update -qq && $(APT) install -y -qq chromium chromium-driver)
 
 clean:
 	rm -rf $(VENV) $(XLA_VENV) build dist .pytest_cache .mypy_cache .ruff_cache
