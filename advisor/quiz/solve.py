@@ -109,22 +109,35 @@ def solve(scenario: Scenario, ruleset: RuleSet) -> Solution:
 
 
 def option_id(values: Mapping[str, Any], list_field: str | None) -> str:
-    """The id a scenario's `options` words an option by: the tip, the steps joined by '+', or the
-    choice, followed by its other details (a budget, a model type) as ':value' each, so that a
-    wording always goes with the figures the engine computed."""
+    """The id a scenario's `options` words an option by: the tip, or the steps joined by '+' (the
+    choice when there are none), followed by its other details (a budget, a model type, a
+    quantization type) as ':value' each, so that a wording always goes with the figures the
+    engine computed."""
     if TIP_KEY in values:
         return str(values[TIP_KEY])
     items = values.get(list_field) if list_field else None
     if isinstance(items, list) and items:
-        return "+".join(str(item) for item in items)
-    details = [
+        head = "+".join(str(item) for item in items)
+    else:
+        head = str(values.get("choice"))
+    return ":".join([head, *_detail_ids(values, list_field)])
+
+
+def _detail_ids(values: Mapping[str, Any], list_field: str | None) -> list[str]:
+    """An option's details (every field but the choice and the list field) as option-id parts."""
+    return [
         _value_id(v) for k, v in values.items() if k not in ("choice", list_field) and v is not None
     ]
-    return ":".join([str(values.get("choice")), *details])
 
 
 def _value_id(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _detailed_label(labels: Mapping[str, str], name: str, details: list[str]) -> str | None:
+    """The dimension's label for `name` with these details (e.g. a label written for
+    'post_training_quantization:float16'), where _dimensions.yaml has one."""
+    return labels.get(":".join([name, *details])) if details else None
 
 
 def option_label(
@@ -148,14 +161,23 @@ def option_label(
     choice = values.get("choice")
     list_field = spec.label_field
     items = values.get(list_field) if list_field else None
+    details = _detail_ids(values, list_field)
+    # A label written for a name with these details (post_training_quantization:float16) says
+    # them already; otherwise each detail is added in its field's format.
+    detailed = [
+        _detailed_label(labels, str(name), details)
+        for name in (items if isinstance(items, list) and items else [choice])
+    ]
     if isinstance(items, list) and items:
-        names = [labels.get(str(item), str(item)) for item in items]
+        names = [
+            d or labels.get(str(item), str(item)) for d, item in zip(detailed, items, strict=True)
+        ]
         head = ", then ".join([names[0], *(_lower_first(name) for name in names[1:])])
     else:
-        head = labels.get(str(choice), str(choice))
+        head = detailed[0] or labels.get(str(choice), str(choice))
     parts = [head]
     for key, value in values.items():
-        if key in ("choice", list_field) or value in (None, [], ""):
+        if key in ("choice", list_field) or value in (None, [], "") or any(detailed):
             continue
         template = bank.field_formats.get(key, key.replace("_", " ") + " {value}")
         parts.append(template.format(value=value))
@@ -630,11 +652,17 @@ def select_options(
         c for c in ruleset.decision(dimension).choices if c not in _NOT_A_STEP and c not in steps
     ]
     # Techniques this story's own options name come first: they were written to tempt.
-    written = {part for key in solution.scenario.options for part in key.split("+")}
+    written = {part for key in solution.scenario.options for part in key.split(":")[0].split("+")}
     others.sort(key=lambda c: (c not in written, c))
     picks = [*steps, *others[: max(1, limit - len(steps))]]
+    # A step reads with the answer's details where the dimension words it so (a float16 step).
+    labels = bank.dimensions[dimension].labels
+    details = _detail_ids(correct_values, list_field)
     options = [
-        Option({"choice": step}, bank.dimensions[dimension].labels.get(step, step))
+        Option(
+            {"choice": step},
+            _detailed_label(labels, step, details) or labels.get(step, step),
+        )
         for step in picks
     ]
     rng.shuffle(options)

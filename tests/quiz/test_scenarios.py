@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -12,7 +13,16 @@ import pytest
 from advisor.errors import BadRuleFile
 from advisor.paths import rules_dir
 from advisor.quiz.bank import TIP_KEY, Bank, Scenario, load_bank
-from advisor.quiz.solve import decision_output, facts_at, solve, unmet
+from advisor.quiz.session import make_question
+from advisor.quiz.solve import (
+    build_options,
+    decision_output,
+    facts_at,
+    option_id,
+    option_label,
+    solve,
+    unmet,
+)
 from advisor.ruleset.rules import RuleSet
 
 SCENARIOS = rules_dir() / "scenarios"
@@ -25,6 +35,7 @@ DIMENSIONS = [
     "hp_search",
     "compression",
     "automl",
+    "bqml_model",
     "tips",
 ]
 
@@ -72,6 +83,39 @@ def test_a_disagreement_names_the_scenario_and_the_winning_rule(
     tip = dataclasses.replace(bank.by_id["tip-spot-vms"], expected={TIP_KEY: "bfloat16"})
     message = _disagreement(tip, ruleset)
     assert message is not None and "TIP-BFLOAT16 did not match: hardware in" in message
+
+
+def test_an_option_id_adds_the_answers_details_after_its_steps(
+    bank: Bank, ruleset: RuleSet
+) -> None:
+    """A detail beside the steps (a quantization type) is part of the option id, so that a story
+    words float16 and int8 quantization apart, and a step reads with the answer's detail."""
+    float16 = {
+        "choice": "post_training_quantization",
+        "quantization": "float16",
+        "steps": ["post_training_quantization"],
+    }
+    assert option_id(float16, "steps") == "post_training_quantization:float16"
+    assert option_id({**float16, "quantization": None}, "steps") == "post_training_quantization"
+    student = {**float16, "choice": "combined", "steps": ["distillation", *float16["steps"]]}
+    assert option_id(student, "steps") == "distillation+post_training_quantization:float16"
+    labels = bank.dimensions["compression"].labels
+    assert (
+        option_label(float16, "compression", bank, ruleset) == labels[option_id(float16, "steps")]
+    )
+
+    scenario = bank.by_id["compression-float16-cut"]
+    options, correct = build_options(solve(scenario, ruleset), bank, ruleset, random.Random(0))
+    assert correct.values["quantization"] == "float16"
+    assert correct.label == scenario.options["post_training_quantization:float16"]
+    offered = {o.label for o in options}
+    assert scenario.options["post_training_quantization:dynamic_range"] in offered
+    assert labels["post_training_quantization"] not in offered  # int8 is not the answer's wording
+
+    question = make_question(bank.by_id["compression-gpu-distill"], bank, ruleset, 0)
+    assert question.multi and question.correct.values["quantization"] == "float16"
+    step = next(o for o in question.options if o.values["choice"] == "post_training_quantization")
+    assert step.label == labels["post_training_quantization:float16"]
 
 
 def test_bank_size_and_dimensions(bank: Bank) -> None:
