@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers.gen import render_to, trainer_run
+from tests.helpers.real_tables import breast_cancer
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +40,6 @@ FAST: dict[str, list[str]] = {
     "tensorflow": [],
 }
 SEED = 42  # the shared split's seed (trainer/table.py)
-
-
-def breast_cancer() -> pd.DataFrame:
-    from sklearn.datasets import load_breast_cancer
-
-    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": LABEL})
-    frame.insert(0, "patient_id", np.arange(len(frame)))
-    return frame
 
 
 def baseline_accuracy(frame: pd.DataFrame, fraction: float = 0.2) -> float:

@@ -25,11 +25,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from tests.helpers.gen import render_to
+from tests.helpers.real_tables import breast_cancer
 from tests.helpers.streaming_data import peak_rss_run, write_table
 
 pytestmark = pytest.mark.slow
@@ -71,14 +71,6 @@ def outputs(out: Path) -> list[str]:
         f"--tensorboard_dir={out / 'logs'}",
         f"--metrics_path={out / 'metrics.json'}",
     ]
-
-
-def breast_cancer() -> pd.DataFrame:
-    from sklearn.datasets import load_breast_cancer
-
-    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": LABEL})
-    frame.insert(0, "patient_id", np.arange(len(frame)))
-    return frame
 
 
 @pytest.fixture(scope="module", params=list(STACKS))
