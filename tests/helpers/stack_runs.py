@@ -22,20 +22,16 @@ import torch
 
 from advisor.project.render import select_stack
 from tests.helpers.gen import import_generated, recommendation_for, render_to
+from tests.helpers.targets import STACK_CASES
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_PYTHON = sys.executable
 XLA_PYTHON = str(REPO / ".venv-xla" / "bin" / "python")
 RUFF = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
 
-# Answers that make the engine pick each hardware target (the stack tests assert the pick).
+# Answers that make the engine pick each hardware target (tests/helpers/targets.py).
 TARGETS: dict[str, dict[str, Any]] = {
-    "cpu": {"model_parameters": 500_000},
-    "single_gpu": {},
-    "multi_gpu": {"model_parameters": 300_000_000},
-    "multi_node": {"model_parameters": 300_000_000, "max_machines": 2},
-    "tpu": {"model_family": "cnn", "expected_training_hours": 200},
-    "tpu_pod": {"model_parameters": 2_000_000_000},
+    name: case.answers for name, case in STACK_CASES["torch"].items()
 }
 TASKS = [
     "tabular_classification",

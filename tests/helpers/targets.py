@@ -1,13 +1,18 @@
-"""Answers that lead the engine to each trainer stack on each Vertex AI target.
+"""Answers that lead the engine to each trainer stack on each Vertex AI target: the one place
+the tests keep them.
 
-One table for the job tests (tests/project/test_vertex_*.py) and the layout test; each row says
-which hardware and distribution the engine must pick, and tests/project/test_vertex_submit.py
-asserts it.
+- TARGETS: framework x target rows for the job tests (tests/project/test_vertex_*.py) and the
+  layout test; each row says which hardware and distribution the engine must pick.
+- STACK_ANSWERS: one answer set per stack, managed ones included.
+- STACK_CASES: the stack tests' named cases (tests/project/stacks/), each with what the engine
+  must pick for it.
+
+tests/project/test_targets.py asserts every row once, so the tests that use them can rely on it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 # Answers that lead the engine to each target: (framework, answers, hardware, distribution).
 TARGETS: list[tuple[str, str, dict[str, Any], str, str]] = [
@@ -138,4 +143,146 @@ STACK_ANSWERS: dict[str, dict[str, Any]] = {
 STACK_ANSWERS = {
     stack: {"project_name": "demo-job", "gcp_project": "acme-ml", **answers}
     for stack, answers in STACK_ANSWERS.items()
+}
+
+
+class StackCase(NamedTuple):
+    """Answers for one stack test case and the decisions the engine must make for them."""
+
+    answers: dict[str, Any]
+    # decision id -> choice, asserted by tests/project/test_targets.py
+    expected: dict[str, str]
+
+
+def _tf(answers: dict[str, Any], hardware: str, distribution: str) -> StackCase:
+    return StackCase(
+        {"framework": "tensorflow", **answers}, {"hardware": hardware, "distribution": distribution}
+    )
+
+
+def _torch(answers: dict[str, Any], hardware: str) -> StackCase:
+    # shared by the PyTorch, Lightning and PyTorch/XLA stacks: the framework is the test's own
+    return StackCase(answers, {"hardware": hardware})
+
+
+STACK_CASES: dict[str, dict[str, StackCase]] = {
+    # the TensorFlow stack on every target, covering every task family
+    "tensorflow": {
+        # one device (CPU), tabular classification, random search tuning
+        "cpu_tabular": _tf(
+            {
+                "task": "tabular_classification",
+                "model_family": "mlp",
+                "data_size_gb": 0.5,
+                "hyperparameters": 2,
+                "label_column": "churned",
+            },
+            "cpu",
+            "none",
+        ),
+        # one device (GPU: mixed precision), the other families
+        "gpu_regression": _tf(
+            {"task": "tabular_regression", "model_family": "mlp", "data_size_gb": 5},
+            "single_gpu",
+            "none",
+        ),
+        "gpu_time_series": _tf(
+            {"task": "time_series_forecasting", "model_family": "rnn"}, "single_gpu", "none"
+        ),
+        "gpu_image": _tf(
+            {
+                "task": "image_classification",
+                "model_family": "cnn",
+                "hyperparameters": 3,
+                "all_params_discrete": True,
+                "search_points": 36,
+            },
+            "single_gpu",
+            "none",
+        ),
+        "gpu_text": _tf(
+            {"task": "text_classification", "model_family": "other"}, "single_gpu", "none"
+        ),
+        "mirrored": _tf(
+            {"task": "tabular_classification", "expected_training_hours": 48},
+            "multi_gpu",
+            "mirrored",
+        ),
+        "multi_worker": _tf(
+            {
+                "task": "tabular_regression",
+                "model_family": "mlp",
+                "model_parameters": 300_000_000,
+                "max_machines": 2,
+            },
+            "multi_gpu",
+            "multi_worker_mirrored",
+        ),
+        "tpu": _tf(
+            {
+                "task": "text_classification",
+                "model_family": "transformer",
+                "model_parameters": 340_000_000,
+            },
+            "tpu",
+            "tpu_strategy",
+        ),
+        "parameter_server": _tf(
+            {
+                "task": "tabular_classification",
+                "large_embeddings": True,
+                "max_machines": 6,
+                "fault_tolerant": True,
+            },
+            "cpu",
+            "parameter_server",
+        ),
+        # tasks without a model of their own map to the nearest family
+        "detection": _tf({"task": "object_detection", "model_family": "cnn"}, "single_gpu", "none"),
+        "recommendation": _tf(
+            {"task": "recommendation", "deployment_target": "mobile"}, "single_gpu", "none"
+        ),
+    },
+    "xgboost": {
+        # CPU, classification, grid search over a small all-discrete space
+        "cpu_grid": StackCase(
+            {
+                "task": "tabular_classification",
+                "framework": "xgboost",
+                "hyperparameters": 2,
+                "all_params_discrete": True,
+                "search_points": 9,
+                "max_trials": 9,
+            },
+            {"hardware": "cpu", "hp_search": "grid"},
+        ),
+        # one GPU (large data), regression, random search
+        "gpu_random": StackCase(
+            {
+                "task": "tabular_regression",
+                "framework": "xgboost",
+                "data_size_gb": 20,
+                "hyperparameters": 3,
+            },
+            {"hardware": "single_gpu", "hp_search": "random"},
+        ),
+        # tree ensembles without a preference, no tuning, a label name that needs quoting
+        "cpu_plain": StackCase(
+            {
+                "task": "tabular_classification",
+                "model_family": "tree_ensemble",
+                "label_column": 'churned "yes", or not',
+            },
+            {"hardware": "cpu", "hp_search": "none"},
+        ),
+    },
+    # each hardware target of the torch stacks, added to a task and a framework by the test
+    "torch": {
+        "cpu": _torch({"model_parameters": 500_000}, "cpu"),
+        "single_gpu": _torch({}, "single_gpu"),
+        "multi_gpu": _torch({"model_parameters": 300_000_000}, "multi_gpu"),
+        "multi_node": _torch({"model_parameters": 300_000_000, "max_machines": 2}, "multi_gpu"),
+        "tpu": _torch({"model_family": "cnn", "expected_training_hours": 200}, "tpu"),
+        "tpu_pod": _torch({"model_parameters": 2_000_000_000}, "tpu_pod"),
+    },
 }

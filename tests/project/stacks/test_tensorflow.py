@@ -28,62 +28,24 @@ import numpy as np
 import pytest
 
 from tests.helpers.gen import import_generated, recommendation_for, render_to, trainer_run
+from tests.helpers.targets import STACK_CASES
 
-# Answers that make the engine pick each target (and cover every task family).
+# GPUs train in mixed float16, TPUs in mixed bfloat16, CPUs in float32.
+PRECISION = {
+    name: {"cpu": "float32", "tpu": "mixed_bfloat16"}.get(
+        case.expected["hardware"], "mixed_float16"
+    )
+    for name, case in STACK_CASES["tensorflow"].items()
+}
+
+# Answers that make the engine pick each target (the table asserts the pick), with the precision
+# the trainer must then use.
 ANSWERS: dict[str, dict[str, Any]] = {
-    # one device (CPU), tabular classification, random search tuning
-    "cpu_tabular": {
-        "task": "tabular_classification",
-        "model_family": "mlp",
-        "data_size_gb": 0.5,
-        "hyperparameters": 2,
-        "label_column": "churned",
-    },
-    # one device (GPU: mixed precision), the other families
-    "gpu_regression": {"task": "tabular_regression", "model_family": "mlp", "data_size_gb": 5},
-    "gpu_time_series": {"task": "time_series_forecasting", "model_family": "rnn"},
-    "gpu_image": {
-        "task": "image_classification",
-        "model_family": "cnn",
-        "hyperparameters": 3,
-        "all_params_discrete": True,
-        "search_points": 36,
-    },
-    "gpu_text": {"task": "text_classification", "model_family": "other"},
-    "mirrored": {"task": "tabular_classification", "expected_training_hours": 48},
-    "multi_worker": {
-        "task": "tabular_regression",
-        "model_family": "mlp",
-        "model_parameters": 300_000_000,
-        "max_machines": 2,
-    },
-    "tpu": {
-        "task": "text_classification",
-        "model_family": "transformer",
-        "model_parameters": 340_000_000,
-    },
-    "parameter_server": {
-        "task": "tabular_classification",
-        "large_embeddings": True,
-        "max_machines": 6,
-        "fault_tolerant": True,
-    },
-    # tasks without a model of their own map to the nearest family
-    "detection": {"task": "object_detection", "model_family": "cnn"},
-    "recommendation": {"task": "recommendation", "deployment_target": "mobile"},
+    name: case.answers for name, case in STACK_CASES["tensorflow"].items()
 }
 EXPECTED_TARGETS = {
-    "cpu_tabular": ("cpu", "none", "float32"),
-    "gpu_regression": ("single_gpu", "none", "mixed_float16"),
-    "gpu_time_series": ("single_gpu", "none", "mixed_float16"),
-    "gpu_image": ("single_gpu", "none", "mixed_float16"),
-    "gpu_text": ("single_gpu", "none", "mixed_float16"),
-    "mirrored": ("multi_gpu", "mirrored", "mixed_float16"),
-    "multi_worker": ("multi_gpu", "multi_worker_mirrored", "mixed_float16"),
-    "tpu": ("tpu", "tpu_strategy", "mixed_bfloat16"),
-    "parameter_server": ("cpu", "parameter_server", "float32"),
-    "detection": ("single_gpu", "none", "mixed_float16"),
-    "recommendation": ("single_gpu", "none", "mixed_float16"),
+    name: (case.expected["hardware"], case.expected["distribution"], PRECISION[name])
+    for name, case in STACK_CASES["tensorflow"].items()
 }
 SAMPLES = {
     "tabular_classification": "data/sample.csv",
@@ -96,9 +58,7 @@ TRAINER_MODULES = ("task", "data", "model", "distribute", "loop", "callbacks", "
 
 
 def answers_for(name: str) -> dict[str, Any]:
-    return {"framework": "tensorflow", "project_name": f"tf-{name.replace('_', '-')}"} | ANSWERS[
-        name
-    ]
+    return {"project_name": f"tf-{name.replace('_', '-')}"} | ANSWERS[name]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -25,35 +25,19 @@ import numpy as np
 import pytest
 
 from tests.helpers.gen import import_generated, recommendation_for, render_to
+from tests.helpers.targets import STACK_CASES
 
+# The cases (tests/helpers/targets.py asserts the engine's picks), with the device each trains on.
 ANSWERS: dict[str, dict[str, Any]] = {
-    # CPU, classification, grid search over a small all-discrete space
-    "cpu_grid": {
-        "task": "tabular_classification",
-        "framework": "xgboost",
-        "hyperparameters": 2,
-        "all_params_discrete": True,
-        "search_points": 9,
-        "max_trials": 9,
-    },
-    # one GPU (large data), regression, random search
-    "gpu_random": {
-        "task": "tabular_regression",
-        "framework": "xgboost",
-        "data_size_gb": 20,
-        "hyperparameters": 3,
-    },
-    # tree ensembles without a preference, no tuning, a label name that needs quoting
-    "cpu_plain": {
-        "task": "tabular_classification",
-        "model_family": "tree_ensemble",
-        "label_column": 'churned "yes", or not',
-    },
+    name: case.answers for name, case in STACK_CASES["xgboost"].items()
 }
 EXPECTED = {
-    "cpu_grid": ("cpu", "grid", "cpu"),
-    "gpu_random": ("single_gpu", "random", "cuda"),
-    "cpu_plain": ("cpu", "none", "cpu"),
+    name: (
+        case.expected["hardware"],
+        case.expected["hp_search"],
+        "cuda" if case.expected["hardware"] == "single_gpu" else "cpu",
+    )
+    for name, case in STACK_CASES["xgboost"].items()
 }
 FAST = ["--nthread=1"]  # small data trains fastest on one thread of a shared machine
 
