@@ -30,6 +30,7 @@ from advisor.answers import ANSWERS_FILE
 from advisor.engine import Recommendation, default_ruleset, recommend
 from advisor.errors import AdvisorError, TemplateBug
 from advisor.paths import rules_dir
+from advisor.project import locks
 from advisor.ruleset.questions import validate_answers
 
 BASE_FILE = ".advisor/base.json"
@@ -91,6 +92,10 @@ def build_project(raw_answers: Mapping[str, Any], origin: str = "answers") -> Pr
     rendered = render_project(rec)
     files = {rel: postprocess(rel, text) for rel, text in rendered.items()}
     check_leftovers(files, answers)
+    if "pyproject.toml" in files:  # a lock resolved ahead of time for exactly these pins
+        lock = locks.lock_for(files["pyproject.toml"])
+        if lock is not None:
+            files[locks.LOCK_FILE] = lock
     for tool_file in TOOL_FILES:
         if tool_file in files:
             raise TemplateBug(f"template error: the stack '{stack}' must not render {tool_file}")
