@@ -55,21 +55,22 @@ def _root_block(name: str) -> str:
 
 
 @lru_cache(maxsize=2)
-def _store(root: Path) -> dict[str, dict[str, object]]:
+def _store(root: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(chunk id -> text, lock key -> chunk ids); empty when the store is missing."""
     path = root / STORE
     if not path.is_file():
-        return {"chunks": {}, "locks": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+        return {}, {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data["chunks"], data["locks"]
 
 
 def lock_for(pyproject_text: str, root: Path | None = None) -> str | None:
     """The uv.lock for this pyproject.toml, or None when the store has none for its pins."""
-    store = _store(root or templates_dir())
-    chunk_ids = store["locks"].get(lock_key(pyproject_text))
+    chunks, entries = _store(root or templates_dir())
+    chunk_ids = entries.get(lock_key(pyproject_text))
     if chunk_ids is None:
         return None
-    chunks = store["chunks"]
-    text = _SEPARATOR.join(chunks[chunk] for chunk in chunk_ids)  # type: ignore[index]
+    text = _SEPARATOR.join(chunks[chunk] for chunk in chunk_ids)
     name = normalized_name(tomllib.loads(pyproject_text)["project"]["name"])
     return text.replace(_root_block(PLACEHOLDER), _root_block(name), 1)
 
