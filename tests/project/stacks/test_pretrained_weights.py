@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -124,32 +125,45 @@ class Wrapped(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
 
 @pytest.fixture(scope="module")
 def pretrained(project: Path) -> ModuleType:
     return import_file(project / "trainer" / "pretrained.py")
 
 
-def saved_by_another(**options: object) -> dict[str, torch.Tensor]:
+def saved_by_another() -> dict[str, torch.Tensor]:
     torch.manual_seed(1)
     other = Wrapped()
     other.net[1].running_mean += 3.0  # a buffer too
-    return dict(other.state_dict(), **options)
+    return other.state_dict()
 
 
-@pytest.mark.parametrize(
-    "wrap",
-    [
-        lambda s: s,
-        lambda s: {"state_dict": {f"net.{k}": v for k, v in s.items()}, "epoch": 4},  # Lightning
-        lambda s: {"model": {f"module.{k}": v for k, v in s.items()}, "progress": {}},  # DDP
-    ],
-    ids=["state_dict", "lightning", "ddp_checkpoint"],
-)
-def test_wrapped_checkpoints_load(pretrained: ModuleType, tmp_path: Path, wrap: object) -> None:
+def torchscript(state: dict[str, torch.Tensor], path: Path) -> None:
+    model = Wrapped()
+    model.load_state_dict(state)
+    torch.jit.save(torch.jit.script(model), str(path))
+
+
+SAVERS: dict[str, Callable[[dict[str, torch.Tensor], Path], None]] = {
+    "state_dict": lambda s, path: torch.save(s, path),
+    "lightning": lambda s, path: torch.save(
+        {"state_dict": {f"net.{k}": v for k, v in s.items()}, "epoch": 4}, path
+    ),
+    "ddp_checkpoint": lambda s, path: torch.save(
+        {"model": {f"module.{k}": v for k, v in s.items()}, "progress": {}}, path
+    ),
+    "torchscript": torchscript,
+}
+
+
+@pytest.mark.parametrize("saver", list(SAVERS))
+def test_wrapped_checkpoints_load(pretrained: ModuleType, tmp_path: Path, saver: str) -> None:
     saved = saved_by_another()
     path = tmp_path / "weights.pt"
-    torch.save(wrap(saved), path)  # type: ignore[operator]
+    SAVERS[saver](saved, path)
     net = Wrapped()
     pretrained.load_into(net, str(path))
     assert all(torch.equal(net.state_dict()[key], saved[key]) for key in saved)

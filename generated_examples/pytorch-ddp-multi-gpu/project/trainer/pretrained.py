@@ -110,7 +110,7 @@ def read_safetensors(blob: bytes, path: str) -> dict[str, torch.Tensor]:
         header = json.loads(blob[8 : 8 + size])
         header.pop("__metadata__", None)
         body = memoryview(blob)[8 + size :]
-        tensors = {}
+        tensors: dict[str, torch.Tensor] = {}
         for name, entry in header.items():
             start, end = entry["data_offsets"]
             dtype = SAFETENSORS_DTYPES[entry["dtype"]]
