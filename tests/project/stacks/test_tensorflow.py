@@ -405,6 +405,38 @@ def test_killed_run_resumes_from_its_last_checkpoint(
     assert steps[-(epochs - done) :] == list(range(done + 1, epochs + 1))
 
 
+@pytest.mark.slow
+def test_pretrained_weights_are_the_model_before_the_first_step(
+    project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A .weights.h5 file made here loads into the model before the first step (no epoch runs,
+    so the saved model.keras is that model); into a model of another size it is refused, with a
+    message that names the file."""
+    import keras
+
+    root = project("cpu_tabular")
+    task = import_generated(root / "trainer/task.py")
+    model_lib = import_generated(root / "trainer/model.py")
+    args = task.build_parser().parse_args([f"--data={root / SAMPLES['tabular_classification']}"])
+    meta = task.data.prepare(args.data, **task.data_options(args)).meta
+    start = model_lib.build_model(meta, vars(args))
+    start.set_weights([w + 0.25 for w in start.get_weights()])  # unlike any fresh start
+    path = tmp_path / "start.weights.h5"
+    start.save_weights(path)
+
+    done = train(root, tmp_path, "--epochs=0", f"--pretrained={path}")
+    assert f"loaded the weights of {path}" in done.stderr
+    saved = keras.models.load_model(tmp_path / "model" / "model.keras")
+    assert len(saved.get_weights()) == len(start.get_weights())
+    assert all(
+        np.array_equal(a, b) for a, b in zip(saved.get_weights(), start.get_weights(), strict=True)
+    )
+
+    smaller = model_lib.build_model(meta, {**vars(args), "hidden_units": 8})
+    with pytest.raises(task.data.DataError, match=f"^--pretrained {path} does not fit the model"):
+        task.load_pretrained(smaller, str(path))
+
+
 # ---- pins --------------------------------------------------------------------------------
 
 

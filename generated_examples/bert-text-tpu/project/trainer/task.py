@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=42)
     run.add_argument(
+        "--pretrained",
+        default=None,
+        help="start from these weights: a .keras model or a .weights.h5 file, local or gs://",
+    )
+    run.add_argument(
         "--steps_per_execution",
         type=int,
         default=32,
@@ -159,6 +165,32 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
         "sequence_length": args.sequence_length,
         "opts": table.options(args),
     }
+
+
+def load_pretrained(net: Any, path: str) -> None:
+    """Copy the weights of a .keras model or a .weights.h5 file into the built model (layer by
+    layer, so this trainer's saved model.keras fits the model it trains); a file of another
+    model (other sizes, columns or classes) is a data.DataError that names it."""
+    import tensorflow as tf
+
+    if not path.endswith((".keras", ".weights.h5")):
+        raise data.DataError(f"--pretrained {path}: expected a .keras or .weights.h5 file")
+    if not tf.io.gfile.exists(path):
+        raise data.DataError(f"--pretrained {path}: no such file")
+    with tempfile.TemporaryDirectory() as folder:
+        local = path
+        if "://" in path:  # Keras reads local files: a gs:// one is copied through tf.io.gfile
+            local = os.path.join(folder, os.path.basename(path))
+            tf.io.gfile.copy(path, local)
+        try:
+            net.load_weights(local)
+        except ValueError as exc:
+            reason = " ".join(str(exc).split())[:300]
+            raise data.DataError(
+                f"--pretrained {path} does not fit the model ({reason}). A model of another size,"
+                " or of other columns or classes? Pass the flags it was trained with."
+            ) from None
+    log.info("loaded the weights of %s", path)
 
 
 def fail(message: object) -> int:
@@ -239,6 +271,8 @@ def train(args: argparse.Namespace, cluster: Any, started: float) -> int:
         net = model_lib.build_model(meta, hp)
         optimizer = model_lib.make_optimizer(learning_rate, precision)
         optimizer.build(net.trainable_variables)
+    if args.pretrained:  # a resumed run's own checkpoint, restored next, replaces these weights
+        load_pretrained(net, args.pretrained)
     checkpoints = callbacks.Checkpoints(args.checkpoint_dir, cluster.is_chief, net, optimizer)
     initial_epoch = checkpoints.restore()
 

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from trainer import data, experiments, reporting, sharding, storage
+from trainer import data, experiments, pretrained, reporting, sharding, storage
 from trainer import model as model_lib
 
 LOG = logging.getLogger("trainer")
@@ -76,6 +76,17 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=-1,
         help="DataLoader workers (-1: auto; none for in-memory data on CPU)",
+    )
+    parser.add_argument(
+        "--pretrained",
+        default=None,
+        help="start from these weights: a .safetensors file or a torch checkpoint, local or gs://",
+    )
+    parser.add_argument(
+        "--pretrained_strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --pretrained: every key of the model must be in the file, and no other",
     )
 
 
@@ -313,7 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     train_loader = data.make_loader(prepared.train, args.batch_size, train=True, **loader_options)
     val_loader = data.make_loader(prepared.val, args.batch_size, train=False, **loader_options)
 
-    net = model_lib.build_model(prepared.meta, args).to(device)
+    # Pretrained weights go into the whole model: FSDP then shards the loaded values.
+    net = pretrained.apply(model_lib.build_model(prepared.meta, args), args).to(device)
     parameters = sum(p.numel() for p in net.parameters())
     if args.fsdp:  # before the optimizer: it must hold the sharded parameters
         bf16 = bool(args.bf16) and sharding.bf16_available(device)
