@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # PyTorch/XLA needs torch 2.9.0, which clashes with the main venv's torch: it gets a venv of its own.
 XLA_VENV := .venv-xla
+# AI Edge Torch (litert-torch) and the LiteRT interpreter pull in JAX and transformers: the
+# generated projects' LiteRT conversion is tested in a venv of its own.
+LITERT_VENV := .venv-litert
 
-.PHONY: help install install-test demo test test-fast test-fuzz lint format typecheck bench clean xla-venv shells browser
+.PHONY: help install install-test demo test test-fast test-fuzz lint format typecheck bench clean xla-venv litert-venv shells browser
 
 help:
 	@echo "make demo    install, then run the main job on the bundled example answers"
@@ -42,7 +45,7 @@ demo: $(VENV)/.installed
 	$(MAKE) -C $(DEMO) train test PYTHON=.venv/bin/python
 	$(MAKE) -s -C $(DEMO) dry-run PYTHON=.venv/bin/python
 
-test: install-test xla-venv shells browser
+test: install-test xla-venv litert-venv shells browser
 	$(BIN)/python -m pytest --durations=30
 	@echo "reliability suite (docs/reliability.md): $$($(BIN)/python -m pytest -q --co -p no:cacheprovider tests/reliability | tail -1)"
 
@@ -85,6 +88,21 @@ $(XLA_STAMP):
 
 xla-venv: $(XLA_STAMP)
 
+# The packages of a generated project's on_device/requirements.txt (the LiteRT conversion of the
+# PyTorch stacks for phones and edge devices; tests/project/stacks/test_litert.py checks that the
+# two lists agree): about 2.4 GB, under two minutes to install, torch 2.13.0 the CPU build on disk.
+LITERT_PKGS := torch==2.13.0 numpy==2.4.6 pandas==3.1.1 pyarrow==26.0.1 fsspec==2026.9.0 \
+	litert-torch==0.10.0 ai-edge-litert==2.3.0 ai-edge-quantizer==0.10.0 litert-converter==0.5.0 \
+	torchao==0.18.0 jax==0.10.2 jaxlib==0.10.2 transformers==5.25.0 pytest==9.2.0
+LITERT_STAMP := $(LITERT_VENV)/.installed-$(shell echo '$(LITERT_PKGS)' | cksum | cut -d' ' -f1)
+
+$(LITERT_STAMP):
+	test -x $(LITERT_VENV)/bin/python || $(PYTHON) -m venv $(LITERT_VENV)
+	$(LITERT_VENV)/bin/pip install -q $(LITERT_PKGS)
+	@touch $@
+
+litert-venv: $(LITERT_STAMP)
+
 # The completion tests run the generated scripts in real zsh and fish (Debian packages; apt-get
 # needs root, or sudo where it is available).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -101,4 +119,4 @@ browser:
 	  ($(APT) update -qq && $(APT) install -y -qq chromium chromium-driver)
 
 clean:
-	rm -rf $(VENV) $(XLA_VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(XLA_VENV) $(LITERT_VENV) build dist .pytest_cache .mypy_cache .ruff_cache
