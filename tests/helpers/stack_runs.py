@@ -6,9 +6,11 @@ torch_xla), on tiny data for one or two epochs. This module holds no tests of it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -189,10 +191,50 @@ def kill_after_first_checkpoint(
     assert not (project / "out" / "model" / "model.pt").exists()
 
 
-def run_generated_tests(project: Path, python: str = MAIN_PYTHON, **env: str) -> str:
-    """The generated project's own tests, as a user runs them."""
+def process_tree(root: int) -> list[int]:
+    """root and its descendants (launchers may start their workers in sessions of their own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
+def kill_run_after(marker: Path, project: Path, python: str, *args: str) -> None:
+    """Start a multi-process run and SIGKILL all of it (launcher and workers, as a preempted
+    machine) once `marker` exists; the model must not have been written yet."""
+    process = subprocess.Popen(
+        trainer_command(project, python, *args),
+        cwd=project,
+        env=run_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(marker, process)
+    finally:
+        for pid in process_tree(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+    assert not (project / "out" / "model" / "model.pt").exists(), "finished before the kill"
+
+
+def run_generated_tests(
+    project: Path, python: str = MAIN_PYTHON, *, select: str = "", **env: str
+) -> str:
+    """The generated project's own tests (those `select` names, pytest -k), as a user runs them."""
+    chosen = ["-k", select] if select else []
     result = subprocess.run(
-        [python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests"],
+        [python, "-m", "pytest", "-v", "-p", "no:cacheprovider", *chosen, "tests"],
         cwd=project,
         env=run_env(**env),
         capture_output=True,

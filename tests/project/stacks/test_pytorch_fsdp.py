@@ -5,13 +5,9 @@ kill and one consolidated model at the end."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +18,7 @@ from tests.helpers.stack_runs import (
     check_model,
     generate,
     import_file,
+    kill_run_after,
     make_sample,
     run_env,
     run_generated_tests,
@@ -99,46 +96,10 @@ def _run(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]
     return metrics, _epoch_losses(result.stderr)
 
 
-def _process_tree(root: int) -> list[int]:
-    """root and its descendants (torchrun starts its workers in sessions of their own)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
-    return tree
-
-
 def _kill_after_checkpoint(project: Path, *args: str) -> int:
-    """Start the run and SIGKILL all of it (launcher and workers, as a preempted machine) once
-    LATEST names a checkpoint; return that checkpoint's epoch."""
+    """Kill the whole run once LATEST names a checkpoint; return that checkpoint's epoch."""
     marker = project / "out" / "checkpoints" / "LATEST"
-    process = subprocess.Popen(
-        trainer_command(project, MAIN_PYTHON, *args),
-        cwd=project,
-        env=run_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while not marker.exists():
-            assert process.poll() is None, "the trainer ended before its first checkpoint"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-    finally:
-        for pid in _process_tree(process.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        process.wait()
-    assert not (project / "out" / "model" / "model.pt").exists(), "finished before the kill"
+    kill_run_after(marker, project, MAIN_PYTHON, *args)
     return int(json.loads(marker.read_text())["progress"]["epoch"])
 
 

@@ -1,10 +1,12 @@
 """The PyTorch Lightning stack: each target's Trainer settings, trained on CPU, DDP over two CPU
-processes, resume after a kill, and the generated project's own tests."""
+processes, resume after a kill, fully sharded (FSDP2) training of a plan that does not fit one
+device, and the generated project's own tests."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,16 +20,29 @@ from tests.helpers.stack_runs import (
     check_model,
     generate,
     kill_after_first_checkpoint,
+    kill_run_after,
     make_sample,
     run_env,
     run_generated_tests,
     train,
     train_on_two_machines,
+    trainer_command,
     val_rows,
 )
 
 STACK = "pytorch_lightning"
 CPU = ["--accelerator=cpu", "--devices=1", "--strategy=auto"]
+# 20B parameters of a transformer: the sizing spreads the training state over 8 GPUs.
+SHARDED_ANSWERS = {
+    "project_name": "big",
+    "framework": "pytorch_lightning",
+    "task": "text_classification",
+    "model_family": "transformer",
+    "model_parameters": 20_000_000_000,
+    "custom_ops": True,
+}
+# the same code at a size a CPU test trains in seconds, in float32 (CPUs have no bf16-mixed)
+TINY_CPU = ["--model_parameters=60000", "--accelerator=cpu", "--precision=32-true"]
 
 
 def _project(tmp_path: Path, task: str, target: str, **extra: object) -> Path:
@@ -142,3 +157,75 @@ def test_generated_smoke_tests_pass_including_ddp(tmp_path: Path) -> None:
     output = run_generated_tests(project)
     for name in ("test_one_epoch_trains_and_saves", "test_ddp_two_cpu_processes"):
         assert f"test_smoke.py::{name} PASSED" in output
+
+
+def test_the_sharded_plan_renders_an_fsdp2_trainer(tmp_path: Path) -> None:
+    project = generate(dict(SHARDED_ANSWERS), tmp_path / "project", STACK)
+    settings = _settings(project)
+    assert settings["STRATEGY"] == '"fsdp2"' and settings["PRECISION"] == '"bf16-mixed"'
+    sharding_py = (project / "trainer" / "sharding.py").read_text()
+    assert "class FSDP2Strategy(ModelParallelStrategy)" in sharding_py
+    assert "fully_shard(block" in sharding_py
+    readme = (project / "README.md").read_text()
+    assert 'Fully sharded (`strategy="fsdp2"`, the default here)' in readme
+    assert "def test_fsdp_two_cpu_processes" in (project / "tests" / "test_smoke.py").read_text()
+
+
+def test_a_replicated_plan_keeps_ddp(tmp_path: Path) -> None:
+    answers = {**SHARDED_ANSWERS, "model_parameters": 300_000_000, "custom_ops": False}
+    project = generate(answers, tmp_path / "project", STACK)
+    assert _settings(project)["STRATEGY"] == '"ddp"'
+    assert (
+        "def test_fsdp_two_cpu_processes" not in (project / "tests" / "test_smoke.py").read_text()
+    )
+
+
+def _epoch_losses(log: str) -> dict[int, float]:
+    return {
+        int(m.group(1)): float(m.group(2))
+        for m in re.finditer(r"epoch (\d+) train_loss=([0-9.]+) ", log)
+    }
+
+
+def _run(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]]:
+    command = trainer_command(project, MAIN_PYTHON, *args)
+    result = subprocess.run(
+        command, cwd=project, env=run_env(), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    metrics = json.loads((project / "out" / "metrics.json").read_text())
+    return metrics, _epoch_losses(result.stderr)
+
+
+@pytest.mark.slow
+def test_fsdp2_two_gloo_processes_shard_resume_and_consolidate(tmp_path: Path) -> None:
+    """The generated project's test of the sharded path passes; killed after its first
+    checkpoint and resumed (with activation checkpointing), it finishes and consolidates."""
+    project = generate(dict(SHARDED_ANSWERS), tmp_path / "project", STACK)
+    make_sample(project, MAIN_PYTHON, "--rows=240")
+    # the generated project's own test of the sharded path (its other tests are the same code as
+    # every project's, run by test_generated_smoke_tests_pass_including_ddp)
+    output = run_generated_tests(project, select="test_fsdp_two_cpu_processes")
+    assert "test_smoke.py::test_fsdp_two_cpu_processes PASSED" in output
+
+    flags = (*TINY_CPU, "--devices=2", "--dropout=0", "--epochs=5", "--patience=0")
+    flags += ("--batch_size=16", "--activation_checkpointing")
+    marker = project / "out" / "checkpoints" / "LATEST"
+    kill_run_after(marker, project, MAIN_PYTHON, *flags)
+    saved = json.loads(marker.read_text())
+    assert 0 <= saved["epoch"] < 4  # Lightning's 0-based index of the finished epoch
+    shards = list((project / "out" / "checkpoints" / saved["folder"]).glob("*.distcp"))
+    assert len(shards) == 2  # every process wrote its own shard
+
+    metrics, losses = _run(project, *flags)
+    assert metrics["sharded"] is True and metrics["world_size"] == 2
+    assert metrics["resumed_from_epoch"] >= saved["epoch"] + 1
+    assert losses and min(losses) == int(metrics["resumed_from_epoch"]) + 1  # type: ignore
+    assert metrics["epochs_completed"] == 5
+    assert losses[5] < losses[min(losses)]  # it learns
+    # each process holds about half of the parameters
+    half = metrics["parameters"] / 2  # type: ignore[operator]
+    assert abs(metrics["local_parameters"] - half) <= 0.02 * half  # type: ignore[operator]
+    check_model(project)  # the consolidated model loads and predicts without the project's code
+    state = torch.load(project / "out" / "model" / "state_dict.pt", weights_only=True)
+    assert sum(v.numel() for v in state.values()) == metrics["parameters"]

@@ -26,7 +26,7 @@ from torch.distributed.checkpoint.state_dict import (
     get_state_dict,
     set_state_dict,
 )
-from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 
 from trainer import model as model_lib
@@ -47,9 +47,8 @@ def bf16_available(device: torch.device) -> bool:
     return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
-def shard(net: torch.nn.Module, device: torch.device, bf16: bool, checkpointing: bool) -> Any:
-    """Wrap each block, then the whole model, with fully_shard over all processes."""
-    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
+def wrap(net: torch.nn.Module, mesh: DeviceMesh, bf16: bool, checkpointing: bool) -> Any:
+    """Wrap each block, then the whole model, with fully_shard over the mesh's processes."""
     # bfloat16 compute and all-gathers; gradients reduced and weights kept in float32
     policy = MixedPrecisionPolicy(
         param_dtype=torch.bfloat16 if bf16 else None, reduce_dtype=torch.float32
@@ -69,6 +68,21 @@ def local_parameters(net: torch.nn.Module) -> int:
     return sum(
         p.to_local().numel() if hasattr(p, "to_local") else p.numel() for p in net.parameters()
     )
+
+
+def consolidated(net: Any) -> dict[str, torch.Tensor]:
+    """The whole model's weights on the chief's CPU (empty elsewhere); every process calls it."""
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    return get_model_state_dict(net, options=options)
+
+
+def is_sharded(net: torch.nn.Module) -> bool:
+    return isinstance(net, FSDPModule)
+
+
+def shard(net: torch.nn.Module, device: torch.device, bf16: bool, checkpointing: bool) -> Any:
+    """Wrap each block, then the whole model, with fully_shard over all processes."""
+    return wrap(net, init_device_mesh(device.type, (dist.get_world_size(),)), bf16, checkpointing)
 
 
 def _folder(root: str, epoch: int) -> str:
@@ -109,16 +123,6 @@ def load(root: str, net: Any, optimizer: torch.optim.Optimizer) -> dict[str, Any
         net, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"]
     )
     return marker["progress"]
-
-
-def consolidated(net: Any) -> dict[str, torch.Tensor]:
-    """The whole model's weights on the chief's CPU (empty elsewhere); every process calls it."""
-    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-    return get_model_state_dict(net, options=options)
-
-
-def is_sharded(net: torch.nn.Module) -> bool:
-    return isinstance(net, FSDPModule)
 
 
 @torch.no_grad()
