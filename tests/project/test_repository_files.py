@@ -276,3 +276,48 @@ def test_prebuilt_images_run_by_the_digest_pin_images_writes(tmp_path: Path) -> 
     report = dry_run(project, "submit", "--container", "prebuilt")
     assert report["image_uri"] == f"{training}@{digest}"
     assert not any("pin-images" in note for note in report.get("notes", []))
+
+
+@pytest.mark.slow
+def test_make_install_from_the_lock_then_test_lint_and_dry_run_pass(tmp_path: Path) -> None:
+    """What the project's CI runs, from nothing: `make install` syncs a fresh .venv from the
+    shipped uv.lock (PyPI, a cache of its own), then `make test`, `make lint` and `make dry-run`
+    pass with that venv. The scikit-learn stack: the one `make demo` generates."""
+    project = render_to(
+        yaml.safe_load((REPO / "examples" / "tabular-sklearn.yml").read_text()), tmp_path / "p"
+    )
+    assert (project / "uv.lock").is_file()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # uv
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "OMP_NUM_THREADS": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    for target in ("install", "test", "lint", "dry-run"):
+        run = subprocess.run(
+            ["make", "-s", target, "PYTHON=.venv/bin/python"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert run.returncode == 0, (target, run.stdout[-3000:], run.stderr[-3000:])
+    # the venv holds the locked versions, not whatever PyPI has newest
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    locked = {p["name"]: p["version"] for p in lock["package"] if "version" in p}
+    installed = subprocess.run(
+        [
+            str(project / ".venv/bin/python"),
+            "-c",
+            "import importlib.metadata as m, json;"
+            "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    versions = json.loads(installed.stdout)
+    assert versions["scikit-learn"] == locked["scikit-learn"]
+    assert versions["pandas"] == locked["pandas"]
