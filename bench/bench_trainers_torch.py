@@ -11,7 +11,7 @@ that does not fit one device, trained fully sharded (FSDP2) by two CPU processes
 a hand-written fully_shard loop over the same loader, both launched by torchrun.
 
     .venv/bin/python bench/bench_trainers_torch.py [--rows 50000] [--device cuda --amp]
-    .venv/bin/python bench/bench_trainers_torch.py --fsdp [--rows 2000 --model_parameters 2000000]
+    .venv/bin/python bench/bench_trainers_torch.py --fsdp [--rows 2000 --batch_size 64]
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--batch_size", type=int, default=256)
+    parser.add_argument("--rows", type=int, help="default: 50000, with --fsdp 2000")
+    parser.add_argument("--batch_size", type=int, help="default: 256, with --fsdp 64")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -144,6 +144,10 @@ def main() -> None:
     options = parser.parse_args()
     if options.fsdp:
         options.device, options.amp = "cpu", False
+    # the sharded row trains a transformer: fewer rows, and batches small enough that every
+    # process takes a dozen steps an epoch
+    options.rows = options.rows or (2_000 if options.fsdp else 50_000)
+    options.batch_size = options.batch_size or (64 if options.fsdp else 256)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIP_")}
     if options.threads:

@@ -7,13 +7,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Scripts with more than one row: each further row is the script run again with these flags.
+MORE_ROWS = {"bench_trainers_torch.py": [["--fsdp"]]}
 
 
 def main() -> int:
     status = 0
     for script in sorted(HERE.glob("bench_*.py")):
-        print(f"# {script.name}", flush=True)
-        status |= subprocess.run([sys.executable, str(script), *sys.argv[1:]]).returncode
+        for flags in [[], *MORE_ROWS.get(script.name, [])]:
+            print(f"# {' '.join([script.name, *flags])}", flush=True)
+            command = [sys.executable, str(script), *flags, *sys.argv[1:]]
+            status |= subprocess.run(command).returncode
     return status
 
 

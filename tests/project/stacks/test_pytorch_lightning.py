@@ -199,30 +199,31 @@ def _run(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]
 
 @pytest.mark.slow
 def test_fsdp2_two_gloo_processes_shard_resume_and_consolidate(tmp_path: Path) -> None:
-    """The generated project's test of the sharded path passes; killed after its first
-    checkpoint and resumed (with activation checkpointing), it finishes and consolidates."""
+    """The generated project's own test of the sharded path passes (two processes). A run of one
+    process is killed after its first checkpoint, and two resume from it (torch.distributed
+    .checkpoint reshards), with activation checkpointing: it learns, each process holds half of
+    the model, and one consolidated model is written."""
     project = generate(dict(SHARDED_ANSWERS), tmp_path / "project", STACK)
     make_sample(project, MAIN_PYTHON, "--rows=240")
-    # the generated project's own test of the sharded path (its other tests are the same code as
-    # every project's, run by test_generated_smoke_tests_pass_including_ddp)
     output = run_generated_tests(project, select="test_fsdp_two_cpu_processes")
     assert "test_smoke.py::test_fsdp_two_cpu_processes PASSED" in output
 
-    flags = (*TINY_CPU, "--devices=2", "--dropout=0", "--epochs=5", "--patience=0")
-    flags += ("--batch_size=16", "--activation_checkpointing")
+    flags = (*TINY_CPU, "--dropout=0", "--epochs=5", "--patience=0", "--batch_size=16")
+    flags += ("--activation_checkpointing",)
     marker = project / "out" / "checkpoints" / "LATEST"
-    kill_run_after(marker, project, MAIN_PYTHON, *flags)
+    kill_run_after(marker, project, MAIN_PYTHON, *flags, "--devices=1")
     saved = json.loads(marker.read_text())
     assert 0 <= saved["epoch"] < 4  # Lightning's 0-based index of the finished epoch
-    shards = list((project / "out" / "checkpoints" / saved["folder"]).glob("*.distcp"))
-    assert len(shards) == 2  # every process wrote its own shard
+    assert list((project / "out" / "checkpoints" / saved["folder"]).glob("*.distcp"))
 
-    metrics, losses = _run(project, *flags)
+    metrics, losses = _run(project, *flags, "--devices=2")
     assert metrics["sharded"] is True and metrics["world_size"] == 2
     assert metrics["resumed_from_epoch"] >= saved["epoch"] + 1
     assert losses and min(losses) == int(metrics["resumed_from_epoch"]) + 1  # type: ignore
     assert metrics["epochs_completed"] == 5
     assert losses[5] < losses[min(losses)]  # it learns
+    shards = list((project / "out" / "checkpoints").glob("epoch-00004.ckpt/*.distcp"))
+    assert len(shards) == 2  # every process wrote its own shard
     # each process holds about half of the parameters
     half = metrics["parameters"] / 2  # type: ignore[operator]
     assert abs(metrics["local_parameters"] - half) <= 0.02 * half  # type: ignore[operator]
