@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -290,3 +291,22 @@ def train_on_two_machines(
     assert metrics["world_size"] == 2
     check_metrics(metrics, 2)
     return metrics, logs
+
+
+def epoch_losses(log: str) -> dict[int, float]:
+    """epoch -> training loss, from a trainer's log lines."""
+    return {
+        int(m.group(1)): float(m.group(2))
+        for m in re.finditer(r"epoch (\d+) train_loss=([0-9.]+) ", log)
+    }
+
+
+def run_with_losses(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]]:
+    """One local run of the generated trainer: its metrics.json and its loss per epoch."""
+    command = trainer_command(project, MAIN_PYTHON, *args)
+    result = subprocess.run(
+        command, cwd=project, env=run_env(), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    metrics = json.loads((project / "out" / "metrics.json").read_text())
+    return metrics, epoch_losses(result.stderr)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from tests.helpers.stack_runs import (
     import_file,
     kill_run_after,
     make_sample,
-    run_env,
     run_generated_tests,
+    run_with_losses,
     train,
-    trainer_command,
 )
 
 STACK = "pytorch"
@@ -79,23 +77,6 @@ def test_a_replicated_plan_keeps_ddp(tmp_path: Path) -> None:
     assert "SHARDED = False" in (project / "trainer" / "task.py").read_text()
 
 
-def _epoch_losses(log: str) -> dict[int, float]:
-    return {
-        int(m.group(1)): float(m.group(2))
-        for m in re.finditer(r"epoch (\d+) train_loss=([0-9.]+) ", log)
-    }
-
-
-def _run(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]]:
-    command = trainer_command(project, MAIN_PYTHON, *args)
-    result = subprocess.run(
-        command, cwd=project, env=run_env(), capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
-    metrics = json.loads((project / "out" / "metrics.json").read_text())
-    return metrics, _epoch_losses(result.stderr)
-
-
 def _kill_after_checkpoint(project: Path, *args: str) -> int:
     """Kill the whole run once LATEST names a checkpoint; return that checkpoint's epoch."""
     marker = project / "out" / "checkpoints" / "LATEST"
@@ -108,7 +89,7 @@ def test_fsdp_two_gloo_processes_shard_resume_and_consolidate(project: Path) -> 
     make_sample(project, MAIN_PYTHON, "--rows=240")
     flags = (TINY, "--device=cpu", "--nproc_per_node=2", "--dropout=0", "--epochs=8")
     flags += ("--patience=0", "--batch_size=16")
-    reference, reference_losses = _run(project, *flags)
+    reference, reference_losses = run_with_losses(project, *flags)
     assert reference["sharded"] is True and reference["world_size"] == 2
     # each process holds about half of the parameters
     assert (
@@ -126,7 +107,7 @@ def test_fsdp_two_gloo_processes_shard_resume_and_consolidate(project: Path) -> 
     assert 1 <= saved < 8
     shards = list((project / "out" / "checkpoints" / f"epoch-{saved:05d}").glob("*.distcp"))
     assert len(shards) == 2  # every process wrote its own shard
-    resumed, losses = _run(project, *flags)
+    resumed, losses = run_with_losses(project, *flags)
     assert resumed["resumed_from_epoch"] >= saved
     start = int(resumed["resumed_from_epoch"]) + 1
     assert losses and min(losses) == start

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,9 @@ from tests.helpers.stack_runs import (
     make_sample,
     run_env,
     run_generated_tests,
+    run_with_losses,
     train,
     train_on_two_machines,
-    trainer_command,
     val_rows,
 )
 
@@ -180,23 +179,6 @@ def test_a_replicated_plan_keeps_ddp(tmp_path: Path) -> None:
     )
 
 
-def _epoch_losses(log: str) -> dict[int, float]:
-    return {
-        int(m.group(1)): float(m.group(2))
-        for m in re.finditer(r"epoch (\d+) train_loss=([0-9.]+) ", log)
-    }
-
-
-def _run(project: Path, *args: str) -> tuple[dict[str, object], dict[int, float]]:
-    command = trainer_command(project, MAIN_PYTHON, *args)
-    result = subprocess.run(
-        command, cwd=project, env=run_env(), capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
-    metrics = json.loads((project / "out" / "metrics.json").read_text())
-    return metrics, _epoch_losses(result.stderr)
-
-
 @pytest.mark.slow
 def test_fsdp2_two_gloo_processes_shard_resume_and_consolidate(tmp_path: Path) -> None:
     """The generated project's own test of the sharded path passes (two processes). A run of one
@@ -216,7 +198,7 @@ def test_fsdp2_two_gloo_processes_shard_resume_and_consolidate(tmp_path: Path) -
     assert 0 <= saved["epoch"] < 4  # Lightning's 0-based index of the finished epoch
     assert list((project / "out" / "checkpoints" / saved["folder"]).glob("*.distcp"))
 
-    metrics, losses = _run(project, *flags, "--devices=2")
+    metrics, losses = run_with_losses(project, *flags, "--devices=2")
     assert metrics["sharded"] is True and metrics["world_size"] == 2
     assert metrics["resumed_from_epoch"] >= saved["epoch"] + 1
     assert losses and min(losses) == int(metrics["resumed_from_epoch"]) + 1  # type: ignore
