@@ -34,9 +34,14 @@ TABLE_RAM_FACTOR = 2.0
 # In memory only while the loaded table leaves half of the machine to the model and the copies.
 MEMORY_SHARE = 0.5
 # Rows read at a time: memory in use is a few batches (STREAM_BATCH_ROWS trades it for speed).
-BATCH_ROWS = int(os.environ.get("STREAM_BATCH_ROWS") or 32_768)
+# 65,536 rows of 50 float32 features are 13 MB; fewer, larger batches cost less per row (every
+# batch is a call into XGBoost or a round of the threads that read ahead).
+BATCH_ROWS = int(os.environ.get("STREAM_BATCH_ROWS") or 65_536)
 SAMPLE_ROWS = 50_000
 HASH_BUCKETS = 1 << 20
+# The validation masks of the batches read so far (a bit a row) may take this share of memory.
+MASK_CACHE_SHARE = 0.01
+Key = tuple[int, int]  # a file batch: (unit, batch in the unit)
 
 
 def add_argument(parser: Any) -> None:
@@ -124,6 +129,12 @@ class Source:
         self.path, self.batch_rows = path, batch_rows
         self._units: list[Any] | None = None
         self._bq: tuple[Any, Any] | None = None
+        # Each batch's validation mask, packed to bits, by (unit, batch in unit): hashing every
+        # row costs more than reading it, and the table is read again every epoch (XGBoost
+        # reads it several times to build its matrices). At most MASK_CACHE_SHARE of memory.
+        self._masks: dict[Key, np.ndarray] = {}
+        self._masks_of = ""  # the data options the masks were made with
+        self._mask_rows_left = 0
 
     def units(self) -> list[Any]:
         if self._units is None:
@@ -167,24 +178,69 @@ class Source:
             raise DataError(f"{self.path}: not a readable CSV or Parquet table ({exc})") from None
         return units
 
-    def read(self, unit: Any) -> Iterator[pd.DataFrame]:
-        """The batches of one unit as pandas frames (string column names)."""
+    def arrow_batches(self, unit: Any) -> Iterator[Any]:
+        """The batches of one unit as Arrow record batches."""
         try:
             if self._bq is not None:
                 client, session = self._bq
                 for batch in bigquery.stream_batches(client, session, unit):
-                    yield from _slices(batch, self.batch_rows)
+                    for start in range(0, batch.num_rows, self.batch_rows):
+                        part = batch.slice(start, self.batch_rows)
+                        if part.num_rows:
+                            yield part
             else:
                 # No read-ahead: the default reads 16 batches ahead, which is memory, not speed,
-                # once prefetch() overlaps reading with training.
+                # once prefetch() overlaps reading with training. No thread pool either: one
+                # batch is too little work to share out, and decodes twice as fast without.
                 batches = unit.to_batches(
-                    batch_size=self.batch_rows, batch_readahead=0, fragment_readahead=0
+                    batch_size=self.batch_rows,
+                    batch_readahead=0,
+                    fragment_readahead=0,
+                    use_threads=False,
                 )
                 for batch in batches:
                     if batch.num_rows:
-                        yield batch.to_pandas().rename(columns=str)
+                        yield batch
         except (OSError, ValueError) as exc:
             raise DataError(f"{self.path}: a batch cannot be read ({exc})") from None
+
+    def read(self, unit: Any) -> Iterator[pd.DataFrame]:
+        """The batches of one unit as pandas frames (string column names)."""
+        for batch in self.arrow_batches(unit):
+            yield self.frame(batch)
+
+    def frame(self, batch: Any) -> pd.DataFrame:
+        """An Arrow batch as a pandas frame with string column names (renamed only when needed:
+        renaming copies the frame)."""
+        try:
+            frame = batch.to_pandas()
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{self.path}: a batch cannot be read ({exc})") from None
+        if not all(isinstance(name, str) for name in frame.columns):
+            frame = frame.rename(columns=str)
+        return frame
+
+    def validation_mask(
+        self, key: Key | None, frame: pd.DataFrame, opts: table.Options
+    ) -> np.ndarray:
+        """validation_mask(frame, opts) of the batch `key` names, hashed on its first read only
+        (key None: a BigQuery batch, whose rows need not come in the same order again)."""
+        cached = self.cached_mask(key, opts, len(frame))
+        if cached is not None:
+            return cached
+        mask = validation_mask(frame, opts)
+        if key is not None and self._mask_rows_left >= len(mask):
+            self._masks[key] = np.packbits(mask)
+            self._mask_rows_left -= len(mask)
+        return mask
+
+    def cached_mask(self, key: Key | None, opts: table.Options, rows: int) -> np.ndarray | None:
+        """The validation mask of the batch `key` names (of its `rows` labelled rows), if cached."""
+        if repr(opts) != self._masks_of:  # masks made with other data options
+            self._masks, self._masks_of = {}, repr(opts)
+            self._mask_rows_left = int(machine_memory() * MASK_CACHE_SHARE) * 8
+        packed = self._masks.get(key) if key is not None else None
+        return None if packed is None else np.unpackbits(packed, count=rows).view(bool)
 
     def batches(
         self, shard: int = 0, shards: int = 1, epoch: int | None = None, seed: int = table.SEED
@@ -192,27 +248,31 @@ class Source:
         """This shard's batches; `epoch` shuffles the order of the units (the same on every
         shard, so the shards stay disjoint). With fewer units than shards, every shard reads
         every unit and keeps every shards-th batch."""
+        for _, frame in self.keyed_batches(shard, shards, epoch, seed):
+            yield frame
+
+    def keyed_batches(
+        self,
+        shard: int = 0,
+        shards: int = 1,
+        epoch: int | None = None,
+        seed: int = table.SEED,
+        arrow: bool = False,
+    ) -> Iterator[tuple[Key | None, Any]]:
+        """batches(), each with its key: (unit, batch in the unit), None for BigQuery; `arrow`:
+        Arrow record batches instead of pandas frames."""
         units = list(self.units())
         order = np.arange(len(units))
         if epoch is not None:
             order = np.random.default_rng(seed + epoch).permutation(len(units))
-        if len(units) >= shards:
-            for i in order[shard::shards]:
-                yield from self.read(units[i])
-            return
+        mine = len(units) >= shards  # whole units: order[shard::shards]; else every shards-th batch
         count = 0
-        for i in order:
-            for frame in self.read(units[i]):
-                if count % shards == shard:
-                    yield frame
+        for i in order[shard::shards] if mine else order:
+            for number, batch in enumerate(self.arrow_batches(units[i])):
+                if mine or count % shards == shard:
+                    key = None if self._bq is not None else (int(i), number)
+                    yield key, batch if arrow else self.frame(batch)
                 count += 1
-
-
-def _slices(batch: Any, rows: int) -> Iterator[pd.DataFrame]:
-    for start in range(0, batch.num_rows, rows):
-        part = batch.slice(start, rows)
-        if part.num_rows:
-            yield part.to_pandas().rename(columns=str)
 
 
 @dataclass
@@ -234,7 +294,7 @@ def scan(source: Source, opts: table.Options, *, classification: bool, numeric_l
     sample: list[pd.DataFrame] = []
     kept = 0
     columns: list[str] = []
-    for raw in source.batches():
+    for key, raw in source.keyed_batches():
         if not columns:
             columns = [str(c) for c in raw.columns]
             # The same checks as in memory, on the first batch: columns, schema, types.
@@ -242,7 +302,7 @@ def scan(source: Source, opts: table.Options, *, classification: bool, numeric_l
                 raw, source.path, opts, classification=False, numeric_label=numeric_label
             )
         frame = clean(raw, opts)
-        is_val = validation_mask(frame, opts)
+        is_val = source.validation_mask(key, frame, opts)
         rows["validation"] += int(is_val.sum())
         rows["train"] += int((~is_val).sum())
         if classification:
@@ -283,12 +343,66 @@ def parts(
     epoch: int | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The cleaned batches of one part ("train" or "validation") of this shard."""
-    for raw in source.batches(shard, shards, epoch):
+    for key, raw in source.keyed_batches(shard, shards, epoch):
         frame = clean(raw, opts)
-        is_val = validation_mask(frame, opts)
+        is_val = source.validation_mask(key, frame, opts)
         keep = frame[is_val if part == "validation" else ~is_val]
         if len(keep):
             yield keep
+
+
+def numeric_parts(
+    source: Source,
+    opts: table.Options,
+    part: str,
+    columns: list[str],
+    shard: int = 0,
+    shards: int = 1,
+    epoch: int | None = None,
+) -> Iterator[tuple[np.ndarray, pd.Series]]:
+    """parts() as (features, labels) for features that are all numeric: `columns` as a float32
+    matrix (missing values NaN, as table.numbers makes it) and the label column.
+
+    A batch whose validation mask is cached (scan() caches them) goes from Arrow to the matrix
+    directly: no pandas frame, whose memory, allocated and freed again every batch, costs more
+    than the reading. The matrix is column-major, Arrow's columns copied as they are (a
+    transposition costs more than the copy; XGBoost and torch take either order). Other batches
+    (columns that are no Arrow numbers, masks not cached) go through parts()'s frames."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def number(kind: Any) -> bool:  # types that to_tensor converts as numpy would
+        return pa.types.is_integer(kind) or pa.types.is_float32(kind) or pa.types.is_float64(kind)
+
+    label = opts.label_column
+    for key, batch in source.keyed_batches(shard, shards, epoch, arrow=True):
+        types = {field.name: field.type for field in batch.schema}
+        labelled = pc.invert(pc.is_null(batch.column(label), nan_is_null=True))
+        labelled = labelled.to_numpy(zero_copy_only=False)  # the rows clean() keeps
+        mask = None
+        if all(c in types and number(types[c]) for c in columns):
+            mask = source.cached_mask(key, opts, int(labelled.sum()))
+        if mask is None:  # as parts() does it (and the mask is cached for the next pass)
+            frame = clean(source.frame(batch), opts)
+            is_val = source.validation_mask(key, frame, opts)
+            keep = frame[is_val if part == "validation" else ~is_val]
+            if len(keep):
+                yield table.numbers(keep, columns), keep[label]
+            continue
+        keep = labelled.copy()
+        keep[labelled] = mask if part == "validation" else ~mask
+        if keep.any():
+            taken = batch.select([*columns, label]).filter(pa.array(keep))
+            matrix = taken.select(columns).to_tensor(null_to_nan=True, row_major=False)
+            yield matrix.to_numpy().astype(np.float32, copy=False), taken.column(label).to_pandas()
+
+
+def label_codes(values: pd.Series, index: dict[str, int]) -> np.ndarray:
+    """Each label's number in `index`, labels compared as text (1 and "1" are one class).
+    Only the distinct labels of the batch become text, not every row; a label that `index` does
+    not hold raises KeyError. The labels are never missing here (clean() drops those rows)."""
+    codes, distinct = pd.factorize(values)
+    return np.array([index[str(v)] for v in distinct], dtype=np.int64)[codes]
 
 
 def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
@@ -320,24 +434,30 @@ def rebatch(
     shuffle_seed: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(x, y) batches of exactly `size` rows (the last may be smaller) from encoded frames;
-    with `shuffle_seed` each frame's rows are shuffled first."""
+    with `shuffle_seed` each frame's rows are shuffled first. Each batch is gathered from its
+    frame (one copy of each row at most; a batch within one unshuffled frame is a view of it),
+    and only a batch that spans two frames joins pieces."""
     rng = np.random.default_rng(shuffle_seed) if shuffle_seed is not None else None
-    held_x: list[np.ndarray] = []
-    held_y: list[np.ndarray] = []
+    pieces_x: list[np.ndarray] = []
+    pieces_y: list[np.ndarray] = []
     count = 0
     for frame in frames:
         x, y = encode(frame)
-        if rng is not None:
-            order = rng.permutation(len(y))
-            x, y = x[order], y[order]
-        held_x.append(x)
-        held_y.append(y)
-        count += len(y)
-        if count >= size:
-            x, y = np.concatenate(held_x), np.concatenate(held_y)
-            stop = len(y) - len(y) % size
-            for start in range(0, stop, size):
-                yield x[start : start + size], y[start : start + size]
-            held_x, held_y, count = [x[stop:]], [y[stop:]], len(y) - stop
+        order = rng.permutation(len(y)) if rng is not None else None
+        start = 0
+        while start < len(y):
+            stop = min(start + size - count, len(y))
+            rows = slice(start, stop) if order is None else order[start:stop]
+            pieces_x.append(x[rows])
+            pieces_y.append(y[rows])
+            count += stop - start
+            start = stop
+            if count == size:
+                yield _joined(pieces_x), _joined(pieces_y)
+                pieces_x, pieces_y, count = [], [], 0
     if count:
-        yield np.concatenate(held_x), np.concatenate(held_y)
+        yield _joined(pieces_x), _joined(pieces_y)
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)

@@ -312,6 +312,25 @@ def features_of(frame: pd.DataFrame, opts: Options) -> pd.DataFrame:
     return frame.drop(columns=[c for c in drop if c in frame.columns])
 
 
+def numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """`columns` as one float32 matrix, a row a row (C order); values that are no number become
+    NaN. Columns of numpy number or bool types convert together in one block copy; only the others
+    (text, pandas' nullable types) go through pd.to_numeric, one at a time."""
+    out = np.empty((len(frame), len(columns)), dtype=np.float32)
+    types = frame.dtypes
+    plain = [isinstance(types[c], np.dtype) and types[c].kind in "biuf" for c in columns]
+    if all(plain):
+        out[...] = frame[columns].to_numpy(dtype=np.float32)
+        return out
+    where = [i for i, is_plain in enumerate(plain) if is_plain]
+    if where:
+        out[:, where] = frame[[columns[i] for i in where]].to_numpy(dtype=np.float32)
+    for i, column in enumerate(columns):
+        if not plain[i]:
+            out[:, i] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float32)
+    return out
+
+
 def default_data(sample: str) -> str:
     """--data's default: the Vertex AI job's AIP_TRAINING_DATA_URI, else the sample."""
     return os.environ.get("AIP_TRAINING_DATA_URI") or sample
