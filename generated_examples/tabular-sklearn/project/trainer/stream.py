@@ -407,23 +407,39 @@ def label_codes(values: pd.Series, index: dict[str, int]) -> np.ndarray:
 
 def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
     """Items produced by a background thread, `depth` ahead: reading and decoding the next
-    batches (pyarrow and numpy release the GIL) overlaps with training on this one."""
+    batches (pyarrow and numpy release the GIL) overlaps with training on this one. A consumer
+    that stops early (closing this generator) stops the thread, which would otherwise wait for
+    room in the buffer forever, holding its batches."""
     done = object()
     buffer: queue.Queue[Any] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
         try:
             for item in items:
-                buffer.put(item)
+                if not put(item):
+                    return
         except BaseException as exc:  # handed to the consumer, raised there
-            buffer.put(exc)
-        buffer.put(done)
+            put(exc)
+        put(done)
 
     threading.Thread(target=produce, daemon=True).start()
-    while (item := buffer.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    try:
+        while (item := buffer.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def rebatch(
