@@ -178,6 +178,62 @@ def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
     assert rows % 2 == 1 and metrics["val_examples"] == rows
 
 
+def write_parquet_shards(folder: Path, train_rows: list[int], val_rows: int) -> str:
+    """One Parquet file (one row group) per entry of train_rows, each with that many training
+    rows and val_rows validation rows (column `part` says which); six features and a binary
+    label `outcome` from a fixed linear rule. Returns the glob of the files."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=6)
+    for k, n_train in enumerate(train_rows):
+        x = rng.normal(size=(n_train + val_rows, 6)).astype(np.float32)
+        columns = {f"f{i}": x[:, i] for i in range(6)}
+        columns["part"] = ["train"] * n_train + ["validation"] * val_rows
+        columns["outcome"] = (x @ weights > 0).astype(np.int64)
+        pq.write_table(pa.table(columns), folder / f"part-{k}.parquet")
+    return str(folder / "*.parquet")
+
+
+@pytest.mark.slow
+def test_ddp_streaming_ranks_read_disjoint_shards_that_cover_the_table(tmp_path: Path) -> None:
+    """DDP over two CPU processes (gloo) with --streaming on: each process reads whole shards,
+    its own. Shard k holds 100 * 2**k training rows, so a process's row count in hundreds has a
+    binary digit for each shard it read: counts that share no digit and add up to the training
+    rows mean the two processes read disjoint rows, all of them (unequal counts: DDP's Join
+    lets them take different numbers of steps)."""
+    project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
+    shards = [100 * 2**k for k in range(4)]
+    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
+    metrics = train(
+        project,
+        MAIN_PYTHON,
+        f"--data={table}",
+        "--streaming=on",
+        "--split_column=part",
+        "--device=cpu",
+        "--nproc_per_node=2",
+        "--epochs=2",
+        "--batch_size=64",
+    )
+    check_metrics(metrics, 2)
+    assert metrics["world_size"] == 2 and metrics["val_examples"] == 4 * 30
+    first, second = metrics["train_examples_per_rank"]
+    assert first + second == sum(shards), metrics["train_examples_per_rank"]
+    assert first % 100 == 0 and second % 100 == 0 and (first // 100) & (second // 100) == 0
+    model_dir = project / "out" / "model"
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "model.pt",
+        "preprocessing.json",
+        "state_dict.pt",
+    ]
+    model = torch.jit.load(str(model_dir / "model.pt"))
+    assert model(torch.zeros(3, 6)).shape == (3, 2)
+
+
 @pytest.mark.slow
 def test_resumes_from_the_last_checkpoint_after_a_kill(tmp_path: Path) -> None:
     project = _project(tmp_path, "tabular_classification", "cpu")

@@ -229,10 +229,13 @@ def make_loader(
     num_workers: int = 0,
     pin_memory: bool = False,
     seed: int = 0,
+    uneven: bool = False,
 ) -> torch.utils.data.DataLoader:
     """A DataLoader that shards across processes, shuffles training data and prefetches.
 
     Workers stay alive between epochs (persistent_workers): no start-up cost every epoch.
+    `uneven`: the caller copes with processes taking different numbers of steps (DDP's Join), so
+    each process of a streamed table reads its own shard once, whatever its size.
     """
     workers = dict(
         num_workers=num_workers,
@@ -242,7 +245,9 @@ def make_loader(
     )
     if isinstance(dataset, IterableDataset):
         # A streamed table shards itself by rank and DataLoader worker, and yields whole batches.
-        dataset.configure(batch_size, rank, world_size, seed)  # type: ignore[attr-defined]
+        dataset.configure(  # type: ignore[attr-defined]
+            batch_size, rank, world_size, seed, equal_steps=not uneven
+        )
         workers["persistent_workers"] = False  # each epoch's workers see the new set_epoch
         return torch.utils.data.DataLoader(dataset, batch_size=None, **workers)
     base: Sampler

@@ -17,6 +17,7 @@ Each process then has RANK = machine rank x GPUs per machine + LOCAL_RANK.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import math
@@ -28,6 +29,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.distributed.algorithms.join import Join
 from torch.nn.parallel import DistributedDataParallel
 
 from trainer import data, experiments, pretrained, reporting, sharding, storage
@@ -215,33 +217,47 @@ def train_epoch(
     device: torch.device,
     amp: bool,
     on_first_step: Any,
+    uneven: bool = False,
 ) -> tuple[float, int]:
-    """One pass over this process's shard: (mean batch loss, samples seen)."""
+    """One pass over this process's shard: (mean batch loss, samples seen). `uneven`: the
+    processes' shards may take different numbers of steps; DDP's Join then stands in for a
+    process that is done in the gradient all-reduces of those still training."""
     net.train()
     total = torch.zeros((), device=device)
     steps = samples = 0
-    for x, y in loader:
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True)
-        optimizer.zero_grad(set_to_none=True)
-        if amp:  # float16 compute; the scaler keeps small gradients from underflowing
-            with torch.autocast(device.type, dtype=torch.float16):
+    with Join([net]) if uneven else contextlib.nullcontext():
+        for x, y in loader:
+            x = x.to(device, non_blocking=True)
+            y = y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            if amp:  # float16 compute; the scaler keeps small gradients from underflowing
+                with torch.autocast(device.type, dtype=torch.float16):
+                    loss = loss_fn(net(x), y)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
                 loss = loss_fn(net(x), y)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss = loss_fn(net(x), y)
-            loss.backward()
-            optimizer.step()
-        if on_first_step is not None:
-            on_first_step()
-            on_first_step = None
-        # Summed on the device: reading .item() every step would stall the GPU queue.
-        total += loss.detach().float()
-        steps += 1
-        samples += len(y)
+                loss.backward()
+                optimizer.step()
+            if on_first_step is not None:
+                on_first_step()
+                on_first_step = None
+            # Summed on the device: reading .item() every step would stall the GPU queue.
+            total += loss.detach().float()
+            steps += 1
+            samples += len(y)
     return (total.item() / max(steps, 1)), samples
+
+
+def per_process(count: int, rank: int, world_size: int, device: torch.device) -> list[int]:
+    """Each process's `count`, in rank order (one all-reduce)."""
+    if world_size == 1:
+        return [count]
+    counts = torch.zeros(world_size, dtype=torch.int64, device=device)
+    counts[rank] = count
+    dist.all_reduce(counts)
+    return [int(c) for c in counts.tolist()]
 
 
 @torch.no_grad()
@@ -321,7 +337,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pin_memory=device.type == "cuda",
         seed=args.seed,
     )
-    train_loader = data.make_loader(prepared.train, args.batch_size, train=True, **loader_options)
+    # A streamed table's processes each read their own shard once an epoch, so they may take
+    # different numbers of steps: DDP's Join copes (FSDP has no Join: there every process takes
+    # the same number of steps instead, trainer/stream_data.py).
+    streamed = isinstance(prepared.train, torch.utils.data.IterableDataset)
+    uneven = streamed and world_size > 1 and not args.fsdp
+    train_loader = data.make_loader(
+        prepared.train, args.batch_size, train=True, uneven=uneven, **loader_options
+    )
     val_loader = data.make_loader(prepared.val, args.batch_size, train=False, **loader_options)
 
     # Pretrained weights go into the whole model: FSDP then shards the loaded values.
@@ -375,6 +398,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     run = experiments.start(args, enabled=chief)
     reporter = reporting.Reporter(args.tensorboard_dir, chief, run)
     metrics: dict[str, float] = {}
+    per_rank: list[int] = []  # training rows each process read in the last epoch
     stopped_early = False
     for epoch in range(resumed_from + 1, args.epochs + 1):
         data.set_epoch(train_loader, epoch)
@@ -384,13 +408,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tick = time.perf_counter()
         train_loss, samples = train_epoch(
             net, train_loader, optimizer, scaler, loss_fn, device, amp,
-            first_step if not timing else None,
+            first_step if not timing else None, uneven,
         )  # fmt: skip
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - tick
+        per_rank = per_process(samples, rank, world_size, device)
         metrics = {"train_loss": train_loss, **validate(bare, val_loader, device, amp)}
-        metrics["train_samples_per_second"] = samples * world_size / max(seconds, 1e-9)
+        metrics["train_samples_per_second"] = sum(per_rank) / max(seconds, 1e-9)
         reporter.epoch(epoch, metrics)
 
         improved = metrics["val_loss"] < progress["best_val_loss"]
@@ -424,6 +449,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "resumed_from_epoch": resumed_from,
         "stopped_early": stopped_early,
         "world_size": world_size,
+        "train_examples_per_rank": per_rank,
         "device": device.type,
         "amp": amp,
         "sharded": bool(args.fsdp),
