@@ -334,6 +334,28 @@ def test_tpu_strategy_falls_back_to_the_default_strategy(
 
 
 @pytest.mark.slow
+def test_a_multi_host_tpu_slice_is_served_by_every_host_and_trained_from_host_0(
+    project: Callable[[str], Path],
+) -> None:
+    """The project's own slice tests: two local ports as two hosts, each served by
+    trainer/tpu_slice.py; host 0's program reaches both and, with no TPU chips, stops with the
+    reason rather than training on one CPU (audit A10)."""
+    root = project("tpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_tpu_slice.py"],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert re.search(r"\b8 passed\b", result.stdout), result.stdout[-2000:]
+    # only the projects that train on TPUs carry the slice test
+    assert not (project("cpu_tabular") / "tests" / "test_tpu_slice.py").exists()
+
+
+@pytest.mark.slow
 def test_parameter_server_strategy_on_an_in_process_cluster(
     project: Callable[[str], Path], tmp_path: Path
 ) -> None:
