@@ -264,16 +264,29 @@ def test_an_edge_detector_budget_uses_the_edge_range(ruleset: RuleSet) -> None:
     assert large["estimate_usd"] == pytest.approx(100 * 18.0)  # edge training: $18 a node hour
 
 
-def test_a_multi_host_slice_for_tensorflow_says_the_generated_code_uses_one_host(
+def test_a_multi_host_slice_warns_only_for_a_trainer_that_uses_one_host(
     ruleset: RuleSet,
 ) -> None:
-    # audit A10: TPUClusterResolver(tpu="local") sees only its own host's chips
-    rec = _rec(
-        ruleset, task="text_classification", framework="tensorflow", model_parameters=2_000_000_000
-    )
-    hardware = rec.decisions["hardware"]
-    assert hardware["choice"] == "tpu_pod"
-    assert any("uses only one" in w and "local" in w for w in hardware["warnings"])
+    # audit A10: TPUClusterResolver(tpu="local") sees only its own host's chips; the TensorFlow
+    # trainer now resolves every host of the slice (trainer/tpu_slice.py), so no warning
+    answers = {
+        "task": "text_classification",
+        "framework": "tensorflow",
+        "model_parameters": 2_000_000_000,
+    }
+    hardware = _rec(ruleset, **answers).decisions["hardware"]
+    assert hardware["choice"] == "tpu_pod" and hardware["sizing"]["offer"].endswith("x TPU_V5E)")
+    assert not any("hosts, but" in w for w in hardware.get("warnings", []))
+    # a framework whose catalogue entry says it uses one host is warned, with the stack that can
+    assert ruleset.catalogue is not None
+    frameworks = dict(ruleset.catalogue.frameworks)
+    frameworks["tensorflow"] = frameworks["tensorflow"] | {
+        "multi_host_tpu": False,
+        "multi_host_note": "it reaches only its own host",
+    }
+    single = replace(ruleset, catalogue=replace(ruleset.catalogue, frameworks=frameworks))
+    warnings = _rec(single, **answers).decisions["hardware"]["warnings"]
+    assert any("2 hosts, but" in w and "its own host" in w for w in warnings), warnings
 
 
 def test_the_readme_table_is_what_the_engine_gives_for_each_example(ruleset: RuleSet) -> None:

@@ -183,6 +183,35 @@ def test_safetensors_of_every_dtype_read_back(pretrained: ModuleType, tmp_path: 
     assert all(torch.equal(back[k], v) and back[k].dtype == v.dtype for k, v in tensors.items())
 
 
+def test_files_of_the_safetensors_library_read_back_and_ours_open_in_it(
+    pretrained: ModuleType, tmp_path: Path
+) -> None:
+    """The built-in reader against the reference implementation, both ways: what
+    safetensors.torch writes (with its metadata header) reads back, and what the tests write
+    opens in safetensors (so the tests' writer is a valid file, not one the reader agrees with)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    tensors = {
+        "blocks.0.weight": torch.randn(4, 3),
+        "bf16": torch.randn(2, 5).to(torch.bfloat16),
+        "f16": torch.randn(3).to(torch.float16),
+        "i32": torch.arange(6, dtype=torch.int32).reshape(2, 3),
+        "u8": torch.arange(4, dtype=torch.uint8),
+        "mask": torch.tensor([True, False, True]),
+    }
+    theirs = tmp_path / "theirs.safetensors"
+    save_file(tensors, str(theirs), metadata={"format": "pt"})
+    back = pretrained.read_weights(str(theirs))
+    assert back.keys() == tensors.keys()
+    assert all(torch.equal(back[k], v) and back[k].dtype == v.dtype for k, v in tensors.items())
+    ours = write_safetensors(tensors, tmp_path / "ours.safetensors")
+    with safe_open(str(ours), framework="pt") as opened:
+        assert set(opened.keys()) == tensors.keys()
+        for key, value in tensors.items():
+            assert torch.equal(opened.get_tensor(key), value), key
+
+
 def test_missing_keys_fail_strictly_and_load_the_rest_when_asked(
     pretrained: ModuleType, tmp_path: Path
 ) -> None:

@@ -75,3 +75,17 @@ def test_spmd_on_two_cpu_devices_shards_steps_and_resumes(tmp_path: Path) -> Non
     assert resumed["resumed_from_epoch"] == 1 and resumed["epochs_completed"] == 2
     assert resumed["train_loss"] < first["train_loss"]  # it goes on learning from the checkpoint
     check_model(project)  # the consolidated model loads and predicts with plain torch
+
+
+@pytest.mark.slow
+def test_spmd_with_no_epoch_to_train_still_writes_the_consolidated_model(tmp_path: Path) -> None:
+    """--epochs 0 (exporting the model as built or as loaded with --pretrained): there is no
+    epoch checkpoint to consolidate, so the trainer saves the shards of the model as it is."""
+    project = generate(dict(ANSWERS), tmp_path / "project", STACK)
+    make_sample(project, XLA_PYTHON, "--rows=48")
+    env = run_env(PJRT_DEVICE="CPU", CPU_NUM_DEVICES="2")
+    summary = train(project, XLA_PYTHON, TINY, "--batch_size=8", "--epochs=0", env=env)
+    assert summary["sharded"] is True and summary["epochs_completed"] == 0
+    latest = json.loads((project / "out" / "checkpoints" / "LATEST").read_text())
+    assert latest["progress"]["epoch"] == 0
+    check_model(project)

@@ -1,4 +1,5 @@
-"""The PyTorch image stack on real images, with its defaults.
+"""The torch image stacks (PyTorch, Lightning, PyTorch/XLA on CPU PJRT) on real images, with
+their defaults.
 
 scikit-learn's digits (1,797 8x8 grey images of 0-9) are written by the test as PNG files and a
 CSV of their paths, an ID column and the label `digit`; the label and ID columns come from the
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers.stack_runs import MAIN_PYTHON, answers_for, generate, train
+from tests.helpers.stack_runs import MAIN_PYTHON, XLA_PYTHON, answers_for, generate, run_env, train
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +37,22 @@ def write_digits(folder: Path) -> Path:
     return path
 
 
-def test_pytorch_reaches_95_percent_on_digits_with_its_defaults(tmp_path: Path) -> None:
+# (framework answer, hardware target, stack, interpreter, environment)
+STACKS = {
+    "pytorch": ("pytorch", "cpu", MAIN_PYTHON, None),
+    "pytorch_lightning": ("pytorch_lightning", "cpu", MAIN_PYTHON, None),
+    "pytorch_xla": ("pytorch", "tpu", XLA_PYTHON, {"PJRT_DEVICE": "CPU"}),
+}
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_reaches_95_percent_on_digits_with_its_defaults(stack: str, tmp_path: Path) -> None:
+    framework, target, python, env = STACKS[stack]
     answers = answers_for(
-        "pytorch", "image_classification", "cpu", label_column="digit", id_columns="image_id"
+        framework, "image_classification", target, label_column="digit", id_columns="image_id"
     )
-    project = generate(answers, tmp_path / "project", "pytorch")
+    project = generate(answers, tmp_path / "project", stack)
     csv = write_digits(tmp_path / "digits")
-    metrics = train(project, MAIN_PYTHON, f"--data={csv}")
+    metrics = train(project, python, f"--data={csv}", env=run_env(**env) if env else None)
     assert metrics["val_examples"] == round(1797 * 0.2)
     assert metrics["accuracy"] >= 0.95, metrics["accuracy"]

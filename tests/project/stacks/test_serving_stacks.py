@@ -85,6 +85,23 @@ def test_the_model_registers_with_the_serving_image_of_its_pins(
         assert "model_to_upload" not in pipeline
 
 
+def test_the_projects_own_dry_run_test_passes(tmp_path: Path) -> None:
+    """The generated test_serving.py's dry-run test (deselected where the slow tests below train):
+    it expects the serving image tagged with the project's commit, as submit.py tags it."""
+    project = _project(tmp_path, "tensorflow", "tensorflow", "text_classification", {})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/test_serving.py"]
+        + ["-k", "dry_run"],
+        cwd=project,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert "test_dry_run_registers_the_model_with_the_serving_image PASSED" in result.stdout
+
+
 # Trained in the slow tests, kept small: XGBoost and the TensorFlow image family. The
 # scikit-learn projects' serving tests run in test_scikit_learn.py, which runs every test of a
 # classification and a regression project.

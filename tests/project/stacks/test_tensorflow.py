@@ -239,7 +239,7 @@ def test_one_device_trains_every_task(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["cpu_tabular", "gpu_text", "multi_worker"])
+@pytest.mark.parametrize("name", ["cpu_tabular", "gpu_text", "multi_worker", "tpu"])
 def test_generated_smoke_tests_pass(name: str, project: Callable[[str], Path]) -> None:
     """The project's own tests (as `make test` runs them), in the project."""
     root = project(name)
@@ -326,11 +326,78 @@ def test_tpu_strategy_falls_back_to_the_default_strategy(
     project: Callable[[str], Path], tmp_path: Path
 ) -> None:
     root = project("tpu")
-    result = train(root, tmp_path, "--epochs=2", "--precision=mixed_bfloat16")
+    result = train(
+        root, tmp_path, "--epochs=2", "--precision=mixed_bfloat16", "--model_parameters=60000"
+    )
     assert "no TPU found" in result.stderr
     metrics = check_saved_model(root, tmp_path)
     assert metrics["requested_strategy"] == "tpu_strategy" and metrics["strategy"] == "none"
     assert metrics["precision"] == "mixed_bfloat16"  # the TPU precision, run on the CPU
+
+
+def test_the_transformer_has_the_answered_size(project: Callable[[str], Path]) -> None:
+    """BERT-large's 340M parameters (the tpu case) build a Keras encoder within 20% of that size,
+    and the same code builds small for the tests and local runs (audit C7)."""
+    root = project("tpu")
+    script = (
+        "import json, sys; from trainer import model;"
+        " meta = {'vocabulary': ['w'] * 9998, 'sequence_length': 64, 'classes': [0, 1]};"
+        " hp = {'embedding_dim': 64, 'dropout': 0.1, 'num_blocks': 0, 'num_heads': 0};"
+        " sizes = [int(p) for p in sys.argv[1:]];"
+        " built = [model.build_model(meta, hp | {'model_parameters': p}) for p in sizes];"
+        " print(json.dumps([[n.count_params(), model.transformer_size(meta, hp |"
+        " {'model_parameters': p})] for n, p in zip(built, sizes)]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "340000000", "60000"],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (large, large_size), (small, small_size) = json.loads(result.stdout.splitlines()[-1])
+    assert abs(large - 340_000_000) <= 0.2 * 340_000_000, (large, large_size)
+    assert large_size["num_blocks"] >= 12 and large_size["embedding_dim"] % 64 == 0
+    assert large_size["embedding_dim"] == large_size["num_heads"] * 64
+    assert small < 200_000 and small_size["num_blocks"] >= 1
+    task_py = (root / "trainer" / "task.py").read_text()
+    assert "default=340000000" in task_py  # the Vertex job builds the answered size
+    assert "TRAIN_ARGS ?= --model_parameters=5000000" in (root / "Makefile").read_text()
+    assert "No single device holds" not in (root / "README.md").read_text()
+
+
+def test_a_transformer_no_device_holds_sends_the_reader_to_a_stack_that_shards(
+    tmp_path: Path,
+) -> None:
+    # Keras 3 on TensorFlow has no model parallelism: the README says so and names the stacks
+    answers = answers_for("tpu") | {"model_parameters": 2_000_000_000}
+    readme = (render_to(answers, tmp_path / "project") / "README.md").read_text()
+    assert "**No single device holds this model's training state**" in readme
+    assert "Keras distribution API" in readme and "--set\nframework=pytorch" in readme
+
+
+@pytest.mark.slow
+def test_a_multi_host_tpu_slice_is_served_by_every_host_and_trained_from_host_0(
+    project: Callable[[str], Path],
+) -> None:
+    """The project's own slice tests: two local ports as two hosts, each served by
+    trainer/tpu_slice.py; host 0's program reaches both and, with no TPU chips, stops with the
+    reason rather than training on one CPU (audit A10)."""
+    root = project("tpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_tpu_slice.py"],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert re.search(r"\b8 passed\b", result.stdout), result.stdout[-2000:]
+    # only the projects that train on TPUs carry the slice test
+    assert not (project("cpu_tabular") / "tests" / "test_tpu_slice.py").exists()
 
 
 @pytest.mark.slow

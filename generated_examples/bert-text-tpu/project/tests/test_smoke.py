@@ -33,6 +33,7 @@ def run_trainer(
         f"--checkpoint_dir={out / 'checkpoints'}",
         f"--tensorboard_dir={out / 'logs'}",
         "--epochs=1",
+        "--model_parameters=60000",  # the default is the answered size; the same code, small
         *flags,
     ]
     merged = {**os.environ, "CLOUD_ML_HP_METRIC_FILE": str(out / "hypertune.jsonl"), **(env or {})}

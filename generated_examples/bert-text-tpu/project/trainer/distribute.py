@@ -19,6 +19,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from trainer.tpu_slice import Slice, on_tpu_vm
+
 log = logging.getLogger(__name__)
 
 KINDS = ("none", "mirrored", "multi_worker_mirrored", "tpu_strategy", "parameter_server")
@@ -63,9 +65,15 @@ def local_device() -> str:
     return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
 
 
-def setup(kind: str, cpu_replicas: int = 1, ps_workers: int = 2, ps_servers: int = 1) -> Cluster:
+def setup(
+    kind: str,
+    cpu_replicas: int = 1,
+    ps_workers: int = 2,
+    ps_servers: int = 1,
+    tpu_hosts: Slice | None = None,
+) -> Cluster:
     """Build the strategy for `kind`. A parameter-server worker or ps task serves here and
-    never returns."""
+    never returns; `tpu_hosts` is the TPU slice `tpu_slice.start()` found."""
     if kind not in KINDS:
         raise SystemExit(f"unknown distribution strategy {kind!r}; one of {', '.join(KINDS)}")
     if kind == "parameter_server":
@@ -73,7 +81,7 @@ def setup(kind: str, cpu_replicas: int = 1, ps_workers: int = 2, ps_servers: int
     if kind == "multi_worker_mirrored":
         return multi_worker_mirrored()
     if kind == "tpu_strategy":
-        return tpu()
+        return tpu(tpu_hosts)
     if kind == "mirrored":
         return mirrored(cpu_replicas)
     return one_device()
@@ -134,9 +142,13 @@ def multi_worker_mirrored() -> Cluster:
     )
 
 
-def tpu() -> Cluster:
-    """TPUStrategy over the TPU chips of this TPU VM (TPUClusterResolver with tpu="local").
-    When there is no TPU (a laptop, a CPU or GPU machine), the default strategy takes over."""
+def tpu(slice_: Slice | None = None) -> Cluster:
+    """TPUStrategy over the TPU chips of this TPU VM (TPUClusterResolver with tpu="local"), or
+    over every host of a multi-host slice (`trainer/tpu_slice.py` says how).
+    When there is no TPU (a laptop, a CPU or GPU machine), the default strategy takes over; on
+    a TPU VM or a slice, a TPU that does not start is an error, never a quiet one-device run."""
+    if slice_ is not None and slice_.multi_host:
+        return tpu_slice_strategy(slice_)
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
         tf.config.experimental_connect_to_cluster(resolver)
@@ -144,11 +156,39 @@ def tpu() -> Cluster:
         strategy = tf.distribute.TPUStrategy(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if on_tpu_vm():  # chips are there but did not start: a one-CPU run would waste the TPU
+            raise SystemExit(f"this TPU VM's TPU system did not start: {reason}") from None
         log.warning("no TPU found (%s): training with the default strategy instead", reason)
         return one_device()
     task_type, task_id, chief = role(tf_config())
     return Cluster(
         strategy, "tpu_strategy", "tpu", strategy.num_replicas_in_sync, chief, task_type, task_id
+    )
+
+
+def connect_to_slice(slice_: Slice) -> tf.distribute.cluster_resolver.TPUClusterResolver:
+    """Connect this program to the TPU server of every host of the slice."""
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=slice_.tpu())
+    tf.config.experimental_connect_to_cluster(resolver)
+    return resolver
+
+
+def tpu_slice_strategy(slice_: Slice) -> Cluster:
+    """TPUStrategy over all the hosts of a multi-host slice, from host 0."""
+    hosts = len(slice_.hosts)
+    try:
+        resolver = connect_to_slice(slice_)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        strategy = tf.distribute.TPUStrategy(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise SystemExit(
+            f"the TPU slice's {hosts} hosts ({', '.join(slice_.addresses())}) did not start"
+            f" TPUStrategy: {reason}"
+        ) from None
+    log.info("TPUStrategy over %d hosts: %d replicas", hosts, strategy.num_replicas_in_sync)
+    return Cluster(
+        strategy, "tpu_strategy", "tpu", strategy.num_replicas_in_sync, True, "worker", 0
     )
 
 

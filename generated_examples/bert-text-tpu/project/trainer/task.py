@@ -1,6 +1,6 @@
 """Train the model: `python -m trainer.task`.
 
-The model: text classification (TextVectorization and a small embedding model).
+The model: text classification (a transformer encoder of the answered size).
 Every flag has a default, so with none it trains on the sample data and writes to outputs/.
 On Vertex AI the output folders come from AIP_MODEL_DIR, AIP_CHECKPOINT_DIR and
 AIP_TENSORBOARD_LOG_DIR, the cluster from TF_CONFIG, and a tuning trial passes
@@ -74,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     io.add_argument("--vocab_size", type=int, default=10000, help="tokens in the vocabulary")
     io.add_argument("--sequence_length", type=int, default=64, help="tokens per text (padded)")
+    size = parser.add_argument_group("transformer size")
+    size.add_argument(
+        "--model_parameters",
+        type=int,
+        default=340000000,
+        help="weights of the encoder; width and depth follow from it (0: --embedding_dim wide,"
+        " 2 blocks)",
+    )
+    size.add_argument("--num_blocks", type=int, default=0, help="0: from --model_parameters")
+    size.add_argument("--num_heads", type=int, default=0, help="0: one per 64 of the width")
 
     hp = parser.add_argument_group("hyperparameters (tunable)")
     hp.add_argument(
@@ -211,10 +221,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         data.source_files(args.data)  # a wrong path fails here, before TensorFlow starts
     except data.DataError as exc:
         return fail(exc)
+    tpu_hosts = None
+    if args.strategy == "tpu_strategy":
+        from trainer import tpu_slice  # before TensorFlow loads libtpu
+
+        # a host of a multi-host slice other than the first serves its chips here, for good
+        tpu_hosts = tpu_slice.start()
     from trainer import distribute  # imports TensorFlow
 
     # First: multi-worker strategies and TPUs need the runtime before any other op runs.
-    cluster = distribute.setup(args.strategy, args.cpu_replicas, args.ps_workers, args.ps_servers)
+    cluster = distribute.setup(
+        args.strategy, args.cpu_replicas, args.ps_workers, args.ps_servers, tpu_hosts
+    )
     try:
         return train(args, cluster, started)
     except data.DataError as exc:

@@ -207,10 +207,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         data.source_files(args.data)  # a wrong path fails here, before TensorFlow starts
     except data.DataError as exc:
         return fail(exc)
+    tpu_hosts = None
+    if args.strategy == "tpu_strategy":
+        from trainer import tpu_slice  # before TensorFlow loads libtpu
+
+        # a host of a multi-host slice other than the first serves its chips here, for good
+        tpu_hosts = tpu_slice.start()
     from trainer import distribute  # imports TensorFlow
 
     # First: multi-worker strategies and TPUs need the runtime before any other op runs.
-    cluster = distribute.setup(args.strategy, args.cpu_replicas, args.ps_workers, args.ps_servers)
+    cluster = distribute.setup(
+        args.strategy, args.cpu_replicas, args.ps_workers, args.ps_servers, tpu_hosts
+    )
     try:
         return train(args, cluster, started)
     except data.DataError as exc:

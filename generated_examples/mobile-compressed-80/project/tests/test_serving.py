@@ -107,7 +107,7 @@ def test_dry_run_registers_the_model_with_the_serving_image(
         model = registry["model_to_upload"]
     container = model["container_spec"]
     assert container["image_uri"] == submit.serving_image() == report["serving_image_uri"]
-    assert container["image_uri"].endswith("-serving:latest")
+    assert container["image_uri"].endswith(f"-serving:{submit.image_tag()}")
     assert (container["predict_route"], container["health_route"]) == ("/predict", "/health")
     assert registry["parent_model"] == parent  # a new version under the same model
     # the serving image installs the framework pin the trainer was trained and tested with

@@ -39,13 +39,15 @@ LOG = logging.getLogger("trainer")
 CHECKPOINT = "last.pt"
 # Mixed precision (float16 autocast + GradScaler) when the recommendation asks for it; CUDA only.
 AMP_DEFAULT = True
+DISTRIBUTED = True
+# Fully sharded data parallel: the sizing found no single device that holds the training state.
+SHARDED = False
+
+
 # The CNN learns faster at a higher rate, and a cosine decay settles its BatchNorm statistics by
 # the last epoch (scikit-learn's digits: 0.98 validation accuracy in 10 epochs; 0.94 at 1e-3).
 LEARNING_RATE = 3e-3
 LR_SCHEDULE = "cosine"
-DISTRIBUTED = True
-# Fully sharded data parallel: the sizing found no single device that holds the training state.
-SHARDED = False
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +64,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics_path", default=None, help="default: metrics.json beside model_dir"
     )
-    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--learning_rate", type=float, default=LEARNING_RATE)
+    parser.add_argument(
+        "--lr_schedule",
+        choices=["constant", "cosine"],
+        default=LR_SCHEDULE,
+        help="cosine: decay from --learning_rate to near 0 over --epochs (default: %(default)s)",
+    )
     parser.add_argument("--batch_size", type=int, default=64, help="per process")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--weight_decay", type=float, default=0.0)
@@ -92,16 +100,17 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def epoch_learning_rate(args: argparse.Namespace, epoch: int) -> float:
+    """The learning rate of an epoch (from 1): a function of the epoch alone, so a run resumed
+    from its checkpoint continues the same curve."""
+    if args.lr_schedule == "constant":
+        return float(args.learning_rate)
+    return args.learning_rate * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / max(args.epochs, 1)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_training_arguments(parser)
-    parser.set_defaults(learning_rate=LEARNING_RATE)
-    parser.add_argument(
-        "--lr_schedule",
-        choices=["constant", "cosine"],
-        default=LR_SCHEDULE,
-        help="cosine: decay from --learning_rate to near 0 over --epochs (default: %(default)s)",
-    )
     data.add_arguments(parser)
     experiments.add_arguments(parser)
     model_lib.add_arguments(parser)
@@ -198,14 +207,6 @@ def worker_count(requested: int, dataset: Any, device: torch.device) -> int:
 
 
 # ---- training ----
-
-
-def epoch_learning_rate(args: argparse.Namespace, epoch: int) -> float:
-    """The learning rate of an epoch (from 1): a function of the epoch alone, so a run resumed
-    from its checkpoint continues the same curve."""
-    if args.lr_schedule == "constant":
-        return float(args.learning_rate)
-    return args.learning_rate * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / max(args.epochs, 1)))
 
 
 def train_epoch(
