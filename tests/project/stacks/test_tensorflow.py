@@ -242,9 +242,13 @@ def test_one_device_trains_every_task(
 @pytest.mark.parametrize("name", ["cpu_tabular", "gpu_text", "multi_worker", "tpu"])
 def test_generated_smoke_tests_pass(name: str, project: Callable[[str], Path]) -> None:
     """The project's own tests (as `make test` runs them), in the project."""
-    root = project(name)
+    project_tests(project(name), "tests/test_smoke.py", r"\b(4|5) passed\b")
+
+
+def project_tests(root: Path, tests: str, passed: str) -> None:
+    """Run a test file of the generated project in the project; `passed` matches its summary."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_smoke.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", tests],
         cwd=root,
         env=clean_env(),
         capture_output=True,
@@ -252,7 +256,7 @@ def test_generated_smoke_tests_pass(name: str, project: Callable[[str], Path]) -
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert re.search(r"\b(4|5) passed\b", result.stdout), result.stdout[-2000:]
+    assert re.search(passed, result.stdout), result.stdout[-2000:]
 
 
 # ---- training: the distributed targets on a CPU ------------------------------------------
@@ -385,17 +389,7 @@ def test_a_multi_host_tpu_slice_is_served_by_every_host_and_trained_from_host_0(
     """The project's own slice tests: two local ports as two hosts, each served by
     trainer/tpu_slice.py; host 0's program reaches both and, with no TPU chips, stops with the
     reason rather than training on one CPU (audit A10)."""
-    root = project("tpu")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_tpu_slice.py"],
-        cwd=root,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert re.search(r"\b8 passed\b", result.stdout), result.stdout[-2000:]
+    project_tests(project("tpu"), "tests/test_tpu_slice.py", r"\b8 passed\b")
     # only the projects that train on TPUs carry the slice test
     assert not (project("cpu_tabular") / "tests" / "test_tpu_slice.py").exists()
 
