@@ -294,11 +294,18 @@ def test_make_install_from_the_lock_then_test_lint_and_dry_run_pass(tmp_path: Pa
         "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
         "OMP_NUM_THREADS": "1",
     }
-    env.pop("VIRTUAL_ENV", None)
+    # under a parent make (CI runs `make test`) MAKEFLAGS/MAKELEVEL would leak in and
+    # make would print "Entering directory" lines
+    for inherited in ("VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+        env.pop(inherited, None)
     for target in ("install", "test", "lint", "dry-run"):
         if target == "test":  # after make install, the targets use .venv with no PYTHON= given
             shown = subprocess.run(
-                ["make", "-n", "test"], cwd=project, env=env, capture_output=True, text=True
+                ["make", "--no-print-directory", "-n", "test"],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
             )
             assert shown.stdout.startswith(".venv/bin/python -m pytest"), shown.stdout
         run = subprocess.run(
