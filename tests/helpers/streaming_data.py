@@ -103,3 +103,26 @@ def peak_rss_run(
         "seconds": time.perf_counter() - started,
         "peak_rss_mb": peak_kb / 1024,
     }
+
+
+def write_parquet_shards(folder: Path, train_rows: list[int], val_rows: int) -> str:
+    """One Parquet file (one row group) per entry of train_rows, each with that many training
+    rows and val_rows validation rows (column `part` says which); a feature `row_id` numbering
+    the rows of all files, six more and a binary label `outcome` from a fixed linear rule.
+    Returns the glob of the files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    next_id = 0
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=6)
+    for k, n_train in enumerate(train_rows):
+        x = rng.normal(size=(n_train + val_rows, 6)).astype(np.float32)
+        columns = {"row_id": np.arange(next_id, next_id + len(x), dtype=np.float32)}
+        columns |= {f"f{i}": x[:, i] for i in range(6)}
+        next_id += len(x)
+        columns["part"] = ["train"] * n_train + ["validation"] * val_rows
+        columns["outcome"] = (x @ weights > 0).astype(np.int64)
+        pq.write_table(pa.table(columns), folder / f"part-{k}.parquet")
+    return str(folder / "*.parquet")

@@ -27,6 +27,7 @@ from tests.helpers.stack_runs import (
     trainer_command,
     val_rows,
 )
+from tests.helpers.streaming_data import write_parquet_shards
 
 STACK = "pytorch"
 
@@ -178,24 +179,86 @@ def test_ddp_two_machines_as_vertex_sets_them_up(tmp_path: Path) -> None:
     assert rows % 2 == 1 and metrics["val_examples"] == rows
 
 
-def write_parquet_shards(folder: Path, train_rows: list[int], val_rows: int) -> str:
-    """One Parquet file (one row group) per entry of train_rows, each with that many training
-    rows and val_rows validation rows (column `part` says which); six features and a binary
-    label `outcome` from a fixed linear rule. Returns the glob of the files."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+@pytest.mark.slow
+def test_fsdp_streaming_shares_the_rows_evenly_and_validates_every_row(tmp_path: Path) -> None:
+    """FSDP over two CPU processes with --streaming on (every step and every validation forward
+    pass is a collective): each process reads an equal share of the training rows, and all 120
+    validation rows are scored once."""
+    project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
+    shards = [100 * 2**k for k in range(4)]
+    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
+    metrics = train(
+        project,
+        MAIN_PYTHON,
+        f"--data={table}",
+        "--streaming=on",
+        "--split_column=part",
+        "--device=cpu",
+        "--nproc_per_node=2",
+        "--fsdp",
+        "--epochs=2",
+        "--batch_size=64",
+    )
+    check_metrics(metrics, 2)
+    assert metrics["sharded"] is True and metrics["val_examples"] == 4 * 30
+    assert metrics["train_examples_per_rank"] == [sum(shards) // 2] * 2
 
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    weights = rng.normal(size=6)
-    for k, n_train in enumerate(train_rows):
-        x = rng.normal(size=(n_train + val_rows, 6)).astype(np.float32)
-        columns = {f"f{i}": x[:, i] for i in range(6)}
-        columns["part"] = ["train"] * n_train + ["validation"] * val_rows
-        columns["outcome"] = (x @ weights > 0).astype(np.int64)
-        pq.write_table(pa.table(columns), folder / f"part-{k}.parquet")
-    return str(folder / "*.parquet")
+
+EQUAL_SHARES = """
+import argparse, json, sys
+import numpy as np
+from trainer import data
+parser = argparse.ArgumentParser()
+data.add_arguments(parser)
+opts = parser.parse_args(["--label_column=outcome", "--split_column=part", "--streaming=on"])
+prepared = data.prepare(sys.argv[1], opts)
+column = prepared.meta["numeric"].index("row_id")
+report = []
+for workers in (0, 2):
+    for epoch in (1, 2):
+        ranks = []
+        for rank in range(2):
+            loader = data.make_loader(
+                prepared.train, 64, train=True, rank=rank, world_size=2, num_workers=workers
+            )
+            data.set_epoch(loader, epoch)
+            ranks.append([x[:, column].numpy().astype(int).tolist() for x, _ in loader])
+        report.append({"workers": workers, "epoch": epoch, "ranks": ranks})
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.slow
+def test_equal_step_streaming_shares_every_row_once_in_equal_steps(tmp_path: Path) -> None:
+    """The streamed table as Lightning, FSDP and PyTorch/XLA read it (a collective every step,
+    so every rank must take as many steps): two ranks, with 0 and 2 DataLoader workers, over
+    shards of 100, 200, 400 and 800 training rows. Each epoch every training row is read exactly
+    once, both ranks take the same number of steps, and the second epoch reads another order."""
+    import pandas as pd
+
+    project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
+    shards = [100 * 2**k for k in range(4)]
+    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
+    result = subprocess.run(
+        [str(MAIN_PYTHON), "-c", EQUAL_SHARES, table],
+        cwd=project,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    frame = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "table").glob("*.parquet")))
+    train_ids = sorted(frame.loc[frame["part"] == "train", "row_id"].tolist())
+    orders = []
+    for run in json.loads(result.stdout.strip().splitlines()[-1]):
+        first, second = run["ranks"]
+        assert len(first) == len(second) > 0, run["workers"]
+        read = [i for batches in run["ranks"] for batch in batches for i in batch]
+        assert sorted(read) == train_ids, (run["workers"], run["epoch"])
+        assert all(0 < len(batch) <= 64 for batches in run["ranks"] for batch in batches)
+        orders.append(read)
+    assert orders[0] != orders[1]  # epochs 1 and 2 read the units in other orders
 
 
 @pytest.mark.slow
@@ -231,7 +294,7 @@ def test_ddp_streaming_ranks_read_disjoint_shards_that_cover_the_table(tmp_path:
         "state_dict.pt",
     ]
     model = torch.jit.load(str(model_dir / "model.pt"))
-    assert model(torch.zeros(3, 6)).shape == (3, 2)
+    assert model(torch.zeros(3, 7)).shape == (3, 2)
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from tests.helpers.stack_runs import (
     train_on_two_machines,
     val_rows,
 )
+from tests.helpers.streaming_data import write_parquet_shards
 
 STACK = "pytorch_lightning"
 CPU = ["--accelerator=cpu", "--devices=1", "--strategy=auto"]
@@ -212,3 +213,31 @@ def test_fsdp2_two_gloo_processes_shard_resume_and_consolidate(tmp_path: Path) -
     check_model(project)  # the consolidated model loads and predicts without the project's code
     state = torch.load(project / "out" / "model" / "state_dict.pt", weights_only=True)
     assert sum(v.numel() for v in state.values()) == metrics["parameters"]
+
+
+@pytest.mark.slow
+def test_ddp_streaming_reads_every_row_once_in_equal_steps(tmp_path: Path) -> None:
+    """DDP over two CPU processes with --streaming on, on shards of 100 to 800 training rows
+    (a collective every step, so both processes must take as many): each reads an equal share,
+    and the shares add up to the table's training rows."""
+    project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
+    shards = [100 * 2**k for k in range(4)]
+    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
+    metrics = train(
+        project,
+        MAIN_PYTHON,
+        f"--data={table}",
+        "--streaming=on",
+        "--split_column=part",
+        "--accelerator=cpu",
+        "--devices=2",
+        "--strategy=ddp",
+        "--epochs=2",
+        "--batch_size=64",
+        "--num_workers=0",
+    )
+    assert metrics["world_size"] == 2 and metrics["epochs_completed"] == 2
+    first, second = metrics["train_examples_per_rank"]
+    assert first + second == sum(shards) and abs(first - second) <= 1, (first, second)
+    model = torch.jit.load(str(project / "out" / "model" / "model.pt"))
+    assert model(torch.zeros(3, 7)).shape == (3, 2)  # row_id, f0..f5 -> two classes

@@ -258,13 +258,16 @@ class Source:
         epoch: int | None = None,
         seed: int = table.SEED,
         arrow: bool = False,
+        only: list[int] | None = None,
     ) -> Iterator[tuple[Key | None, Any]]:
         """batches(), each with its key: (unit, batch in the unit), None for BigQuery; `arrow`:
-        Arrow record batches instead of pandas frames."""
+        Arrow record batches instead of pandas frames; `only`: the batches of these units, in
+        this order, instead of a shard's."""
         units = list(self.units())
-        order = np.arange(len(units))
-        if epoch is not None:
-            order = np.random.default_rng(seed + epoch).permutation(len(units))
+        if only is not None:  # these units, in this order (a Span's)
+            order, shard, shards = np.asarray(only, dtype=int), 0, 1
+        else:
+            order = unit_order(len(units), epoch, seed)
         mine = len(units) >= shards  # whole units: order[shard::shards]; else every shards-th batch
         count = 0
         for i in order[shard::shards] if mine else order:
@@ -275,6 +278,58 @@ class Source:
                 count += 1
 
 
+def unit_order(units: int, epoch: int | None, seed: int = table.SEED) -> np.ndarray:
+    """The order the units are read in: the table's, or shuffled for a training epoch (the same
+    on every shard)."""
+    if epoch is None:
+        return np.arange(units)
+    return np.random.default_rng(seed + epoch).permutation(units)
+
+
+@dataclass
+class Span:
+    """One shard's equal share of a part's rows: the units that hold them in reading order, how
+    many of the part's rows in those units to skip first, and how many to take."""
+
+    units: list[int]
+    skip: int
+    rows: int
+
+
+def span(
+    unit_rows: list[int], shard: int, shards: int, epoch: int | None, seed: int = table.SEED
+) -> Span:
+    """Shard `shard` of `shards` takes rows [shard * n / shards, (shard + 1) * n / shards) of a
+    part in the epoch's unit order (`unit_rows`: the part's rows in each unit, n in all): the
+    shards' rows are disjoint, cover the part, and differ in number by one at most. Only the
+    units at a share's two ends are read by two shards, each keeping its own rows of them."""
+    total = sum(unit_rows)
+    start, stop = shard * total // shards, (shard + 1) * total // shards
+    units: list[int] = []
+    skip = offset = 0
+    for i in unit_order(len(unit_rows), epoch, seed):
+        rows = unit_rows[i]
+        if rows and offset < stop and offset + rows > start:
+            if not units:
+                skip = start - offset
+            units.append(int(i))
+        offset += rows
+    return Span(units, skip, stop - start)
+
+
+def take(pairs: Iterator[tuple[Any, Any]], skip: int, rows: int) -> Iterator[tuple[Any, Any]]:
+    """Rows [skip, skip + rows) of a series of (x, y) batches, cut at the ends."""
+    seen = 0
+    for x, y in pairs:
+        n = len(y)
+        lo, hi = max(skip - seen, 0), min(skip + rows - seen, n)
+        seen += n
+        if hi > lo:
+            yield (x, y) if (lo, hi) == (0, n) else (x[lo:hi], y[lo:hi])
+        if seen >= skip + rows:
+            return
+
+
 @dataclass
 class Scan:
     """What one pass over the table learns: row counts, the classes, and a training sample."""
@@ -283,6 +338,12 @@ class Scan:
     rows: dict[str, int]
     classes: list[Any] = field(default_factory=list)  # as the table holds them, sorted as text
     columns: list[str] = field(default_factory=list)
+    # Rows of each part in each unit, in the table's order (None for BigQuery, whose streams
+    # need not hold the same rows in another read session): what span() shares out.
+    unit_rows: dict[str, list[int]] | None = None
+
+    def unit_rows_of(self, part: str) -> list[int] | None:
+        return None if self.unit_rows is None else self.unit_rows[part]
 
 
 def scan(source: Source, opts: table.Options, *, classification: bool, numeric_label: bool) -> Scan:
@@ -294,6 +355,7 @@ def scan(source: Source, opts: table.Options, *, classification: bool, numeric_l
     sample: list[pd.DataFrame] = []
     kept = 0
     columns: list[str] = []
+    unit_rows: dict[str, list[int]] | None = {"train": [], "validation": []}
     for key, raw in source.keyed_batches():
         if not columns:
             columns = [str(c) for c in raw.columns]
@@ -305,6 +367,13 @@ def scan(source: Source, opts: table.Options, *, classification: bool, numeric_l
         is_val = source.validation_mask(key, frame, opts)
         rows["validation"] += int(is_val.sum())
         rows["train"] += int((~is_val).sum())
+        if key is None:
+            unit_rows = None
+        elif unit_rows is not None:
+            for part, count in (("train", (~is_val).sum()), ("validation", is_val.sum())):
+                counts = unit_rows[part]
+                counts += [0] * (key[0] + 1 - len(counts))
+                counts[key[0]] += int(count)
         if classification:
             for value in frame[label].unique().tolist():
                 classes.setdefault(str(value), value)
@@ -331,7 +400,9 @@ def scan(source: Source, opts: table.Options, *, classification: bool, numeric_l
     frame = table.check_table(
         frame, source.path, checked, classification=False, numeric_label=numeric_label
     )
-    return Scan(frame, rows, [classes[k] for k in sorted(classes)], columns)
+    for counts in (unit_rows or {}).values():  # units with no rows at the end
+        counts += [0] * (len(source.units()) - len(counts))
+    return Scan(frame, rows, [classes[k] for k in sorted(classes)], columns, unit_rows)
 
 
 def parts(
@@ -341,9 +412,11 @@ def parts(
     shard: int = 0,
     shards: int = 1,
     epoch: int | None = None,
+    only: list[int] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """The cleaned batches of one part ("train" or "validation") of this shard."""
-    for key, raw in source.keyed_batches(shard, shards, epoch):
+    """The cleaned batches of one part ("train" or "validation") of this shard (or of the units
+    `only` names, in that order)."""
+    for key, raw in source.keyed_batches(shard, shards, epoch, only=only):
         frame = clean(raw, opts)
         is_val = source.validation_mask(key, frame, opts)
         keep = frame[is_val if part == "validation" else ~is_val]
@@ -359,6 +432,7 @@ def numeric_parts(
     shard: int = 0,
     shards: int = 1,
     epoch: int | None = None,
+    only: list[int] | None = None,
 ) -> Iterator[tuple[np.ndarray, pd.Series]]:
     """parts() as (features, labels) for features that are all numeric: `columns` as a float32
     matrix (missing values NaN, as table.numbers makes it) and the label column.
@@ -375,7 +449,7 @@ def numeric_parts(
         return pa.types.is_integer(kind) or pa.types.is_float32(kind) or pa.types.is_float64(kind)
 
     label = opts.label_column
-    for key, batch in source.keyed_batches(shard, shards, epoch, arrow=True):
+    for key, batch in source.keyed_batches(shard, shards, epoch, arrow=True, only=only):
         types = {field.name: field.type for field in batch.schema}
         labelled = pc.invert(pc.is_null(batch.column(label), nan_is_null=True))
         labelled = labelled.to_numpy(zero_copy_only=False)  # the rows clean() keeps

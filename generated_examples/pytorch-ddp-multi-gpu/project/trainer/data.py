@@ -219,6 +219,50 @@ class ShardSampler(Sampler[int]):
         return len(self.indices)
 
 
+def even_batches(
+    loader: torch.utils.data.DataLoader, device: torch.device
+) -> Iterator[tuple[Any, bool]]:
+    """(batch, counted) pairs, as many on every process as the longest shard has: a sharded
+    model's forward pass all-gathers, so all processes must run as many. The extra ones repeat
+    this process's first batch and are not counted. Where the loader has no length (a streamed
+    table) the processes agree before each batch whether any has one left."""
+    import torch.distributed as dist
+
+    sharded = dist.is_available() and dist.is_initialized()
+    try:
+        batches: int | None = len(loader)
+    except TypeError:
+        batches = None
+    if sharded and batches is not None:
+        longest = torch.tensor([batches], device=device)
+        dist.all_reduce(longest, op=dist.ReduceOp.MAX)
+        batches = int(longest.item())
+    first = None
+    iterator = iter(loader)
+    step = 0
+    while batches is None or step < batches:
+        batch = next(iterator, None)
+        if batches is None and sharded:
+            more = torch.tensor([batch is not None], dtype=torch.int32, device=device)
+            dist.all_reduce(more, op=dist.ReduceOp.MAX)
+            if not more.item():
+                return
+        elif batch is None and not sharded:
+            return
+        step += 1
+        if batch is not None:
+            first = first if first is not None else batch
+            yield batch, True
+        elif first is not None:
+            yield first, False
+        else:
+            rank = dist.get_rank() if sharded else 0
+            raise RuntimeError(
+                f"process {rank} has no validation rows while others do: the sharded model "
+                "needs every process in each forward pass (give the table more validation rows)"
+            )
+
+
 def make_loader(
     dataset: Dataset,
     batch_size: int,

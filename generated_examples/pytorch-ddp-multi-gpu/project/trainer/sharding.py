@@ -29,8 +29,8 @@ from torch.distributed.checkpoint.state_dict import (
 from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 
+from trainer import data, storage
 from trainer import model as model_lib
-from trainer import storage
 
 LOG = logging.getLogger("trainer")
 LATEST = "LATEST"
@@ -132,18 +132,8 @@ def evaluate(
     """Validation metrics with the sharded model: every forward pass all-gathers, so all processes
     run as many passes as the longest shard; the extra ones repeat a batch and are not counted."""
     net.eval()
-    batches = torch.tensor([len(loader)], device=device)
-    dist.all_reduce(batches, op=dist.ReduceOp.MAX)
     sums = torch.zeros(3, device=device)
-    first = None
-    iterator = iter(loader)
-    for _ in range(int(batches.item())):
-        batch = next(iterator, None)
-        counted = batch is not None
-        batch = batch if counted else first
-        first = first if first is not None else batch
-        if batch is None:  # this process has no validation rows at all
-            continue
+    for batch, counted in data.even_batches(loader, device):
         x, y = (t.to(device, non_blocking=True) for t in batch)
         output = net(x)
         if counted:
