@@ -166,6 +166,35 @@ def test_streams_a_bigquery_table_through_the_storage_read_api(
         assert session["format"] == "ARROW"
 
 
+def test_xgboost_external_memory_keeps_both_parts_on_disk(
+    cancer_parquet: Path, tmp_path: Path
+) -> None:
+    """A machine too small for the binned matrix (STREAM_MEMORY_BYTES of 20 kB): XGBoost's
+    external memory holds the pages of both parts in a disk cache, learns as well as in memory,
+    and leaves no cache behind."""
+    answers = {"project_name": "xgb-extmem", "task": "tabular_classification"}
+    project = render_to(
+        answers | {"label_column": LABEL, **STACKS["xgboost"]}, tmp_path / "project"
+    )
+    caches = tmp_path / "tmp"
+    caches.mkdir()
+    scores = {}
+    for mode, memory in (("off", None), ("on", "20000")):
+        out = tmp_path / mode
+        extra = {"TMPDIR": str(caches)} | ({"STREAM_MEMORY_BYTES": memory} if memory else {})
+        result = subprocess.run(
+            [sys.executable, "-m", "trainer.task", f"--data={cancer_parquet}", "--nthread=1",
+             "--id_columns=patient_id", f"--streaming={mode}", *outputs(out)],
+            cwd=project, capture_output=True, text=True, timeout=600, env=clean_env(**extra),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["external_memory"] is (mode == "on")
+        scores[mode] = accuracy(metrics)
+    assert scores["on"] >= 0.9 and scores["on"] >= scores["off"] - 0.03, scores
+    assert not any(caches.iterdir())  # the cache went with the process
+
+
 def test_reads_aip_training_data_uri_in_memory(
     sklearn_project: Path, cancer_parquet: Path, tmp_path: Path
 ) -> None:
