@@ -25,6 +25,7 @@ import torch
 
 from advisor.project.render import select_stack
 from tests.helpers.gen import import_generated, recommendation_for, render_to
+from tests.helpers.streaming_data import write_parquet_shards
 from tests.helpers.targets import STACK_CASES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,6 +130,19 @@ def train(
     )
     assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads((project / "out" / "metrics.json").read_text())
+
+
+# Training rows of the files train_streamed_shards writes (30 validation rows each): a process's
+# row count in hundreds has a binary digit for each file it read.
+SHARD_ROWS = [100 * 2**k for k in range(4)]
+
+
+def train_streamed_shards(project: Path, tmp_path: Path, *flags: str) -> dict[str, Any]:
+    """The trainer with --streaming on over write_parquet_shards(SHARD_ROWS), split by its
+    `part` column, 2 epochs in batches of 64; its metrics.json."""
+    table = write_parquet_shards(tmp_path / "table", SHARD_ROWS, val_rows=30)
+    streamed = (f"--data={table}", "--streaming=on", "--split_column=part")
+    return train(project, MAIN_PYTHON, *streamed, "--epochs=2", "--batch_size=64", *flags)
 
 
 def import_file(path: Path) -> ModuleType:

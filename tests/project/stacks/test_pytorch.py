@@ -12,6 +12,7 @@ import torch
 
 from tests.helpers.stack_runs import (
     MAIN_PYTHON,
+    SHARD_ROWS,
     TASKS,
     answers_for,
     check_metrics,
@@ -24,6 +25,7 @@ from tests.helpers.stack_runs import (
     run_generated_tests,
     train,
     train_on_two_machines,
+    train_streamed_shards,
     trainer_command,
     val_rows,
 )
@@ -185,23 +187,12 @@ def test_fsdp_streaming_shares_the_rows_evenly_and_validates_every_row(tmp_path:
     pass is a collective): each process reads an equal share of the training rows, and all 120
     validation rows are scored once."""
     project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
-    shards = [100 * 2**k for k in range(4)]
-    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
-    metrics = train(
-        project,
-        MAIN_PYTHON,
-        f"--data={table}",
-        "--streaming=on",
-        "--split_column=part",
-        "--device=cpu",
-        "--nproc_per_node=2",
-        "--fsdp",
-        "--epochs=2",
-        "--batch_size=64",
+    metrics = train_streamed_shards(
+        project, tmp_path, "--device=cpu", "--nproc_per_node=2", "--fsdp"
     )
     check_metrics(metrics, 2)
     assert metrics["sharded"] is True and metrics["val_examples"] == 4 * 30
-    assert metrics["train_examples_per_rank"] == [sum(shards) // 2] * 2
+    assert metrics["train_examples_per_rank"] == [sum(SHARD_ROWS) // 2] * 2
 
 
 EQUAL_SHARES = """
@@ -237,8 +228,7 @@ def test_equal_step_streaming_shares_every_row_once_in_equal_steps(tmp_path: Pat
     import pandas as pd
 
     project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
-    shards = [100 * 2**k for k in range(4)]
-    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
+    table = write_parquet_shards(tmp_path / "table", SHARD_ROWS, val_rows=30)
     result = subprocess.run(
         [str(MAIN_PYTHON), "-c", EQUAL_SHARES, table],
         cwd=project,
@@ -269,23 +259,11 @@ def test_ddp_streaming_ranks_read_disjoint_shards_that_cover_the_table(tmp_path:
     rows mean the two processes read disjoint rows, all of them (unequal counts: DDP's Join
     lets them take different numbers of steps)."""
     project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
-    shards = [100 * 2**k for k in range(4)]
-    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
-    metrics = train(
-        project,
-        MAIN_PYTHON,
-        f"--data={table}",
-        "--streaming=on",
-        "--split_column=part",
-        "--device=cpu",
-        "--nproc_per_node=2",
-        "--epochs=2",
-        "--batch_size=64",
-    )
+    metrics = train_streamed_shards(project, tmp_path, "--device=cpu", "--nproc_per_node=2")
     check_metrics(metrics, 2)
     assert metrics["world_size"] == 2 and metrics["val_examples"] == 4 * 30
     first, second = metrics["train_examples_per_rank"]
-    assert first + second == sum(shards), metrics["train_examples_per_rank"]
+    assert first + second == sum(SHARD_ROWS), metrics["train_examples_per_rank"]
     assert first % 100 == 0 and second % 100 == 0 and (first // 100) & (second // 100) == 0
     model_dir = project / "out" / "model"
     assert sorted(p.name for p in model_dir.iterdir()) == [

@@ -13,6 +13,7 @@ import torch
 
 from tests.helpers.stack_runs import (
     MAIN_PYTHON,
+    SHARD_ROWS,
     TASKS,
     answers_for,
     check_metrics,
@@ -26,9 +27,9 @@ from tests.helpers.stack_runs import (
     run_with_losses,
     train,
     train_on_two_machines,
+    train_streamed_shards,
     val_rows,
 )
-from tests.helpers.streaming_data import write_parquet_shards
 
 STACK = "pytorch_lightning"
 CPU = ["--accelerator=cpu", "--devices=1", "--strategy=auto"]
@@ -221,23 +222,10 @@ def test_ddp_streaming_reads_every_row_once_in_equal_steps(tmp_path: Path) -> No
     (a collective every step, so both processes must take as many): each reads an equal share,
     and the shares add up to the table's training rows."""
     project = _project(tmp_path, "tabular_classification", "multi_gpu", label_column="outcome")
-    shards = [100 * 2**k for k in range(4)]
-    table = write_parquet_shards(tmp_path / "table", shards, val_rows=30)
-    metrics = train(
-        project,
-        MAIN_PYTHON,
-        f"--data={table}",
-        "--streaming=on",
-        "--split_column=part",
-        "--accelerator=cpu",
-        "--devices=2",
-        "--strategy=ddp",
-        "--epochs=2",
-        "--batch_size=64",
-        "--num_workers=0",
-    )
+    ddp = ("--accelerator=cpu", "--devices=2", "--strategy=ddp", "--num_workers=0")
+    metrics = train_streamed_shards(project, tmp_path, *ddp)
     assert metrics["world_size"] == 2 and metrics["epochs_completed"] == 2
     first, second = metrics["train_examples_per_rank"]
-    assert first + second == sum(shards) and abs(first - second) <= 1, (first, second)
+    assert first + second == sum(SHARD_ROWS) and abs(first - second) <= 1, (first, second)
     model = torch.jit.load(str(project / "out" / "model" / "model.pt"))
     assert model(torch.zeros(3, 7)).shape == (3, 2)  # row_id, f0..f5 -> two classes
